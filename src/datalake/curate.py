@@ -1,0 +1,101 @@
+"""staging -> curated: build business tables from staging and publish them.
+
+A service declares `CuratedTable`s: the table name, a builder that reads the service's staging
+tables and returns a Table or batches, and for shared tables the service's `source` partition.
+Schemas come from the service's `schemas/<table>.json`, else the shared `datalake/schemas/`.
+The stage is skipped when staging has not changed since the last publication.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from datalake.atomic import sweep_stale_temps
+from datalake.runs import EXIT_OK
+from datalake.schemas import TableSchema, load_schema
+from datalake.state import fingerprint, input_folder, is_up_to_date, save_state
+
+log = logging.getLogger(__name__)
+SHARED_SCHEMAS = Path(__file__).resolve().parent
+
+
+@dataclass(frozen=True)
+class CuratedTable:
+    """One curated table (or one service's partition of a shared table)."""
+
+    name: str
+    build: Callable[[StagingReader], object]
+    partition: str | None = None
+    schema_for: Callable[[StagingReader], str] | None = None  # schema file stem, if it varies
+
+
+class StagingReader:
+    """Typed access to a service's staging tables for curated builders."""
+
+    def __init__(self, ctx) -> None:
+        self._ctx = ctx
+
+    def schema(self, dataset: str) -> TableSchema:
+        return load_schema(self._ctx.service_dir, f"stg_{dataset}")
+
+    def path(self, dataset: str) -> Path:
+        return self._ctx.lake.staging(self._ctx.service) / f"{dataset}.csv"
+
+    def table(self, dataset: str):
+        """A whole staging table, typed by its schema."""
+        from datalake.tables import read_csv_typed
+
+        return read_csv_typed(self.path(dataset), self.schema(dataset))
+
+    def batches(self, dataset: str) -> Iterable:
+        """A staging table streamed in batches, typed by its schema (for large tables)."""
+        import pyarrow.csv as pacsv
+
+        from datalake.tables import BLOCK_SIZE
+
+        schema = self.schema(dataset)
+        types = {c.name: schema.arrow_type(c) for c in schema.columns}
+        convert = pacsv.ConvertOptions(column_types=types, null_values=[""],
+                                       strings_can_be_null=False, quoted_strings_can_be_null=False)
+        read = pacsv.ReadOptions(block_size=BLOCK_SIZE)
+        with pacsv.open_csv(self.path(dataset), read_options=read,
+                            convert_options=convert) as reader:
+            yield from reader
+
+
+def table_schema(service_dir: Path, name: str) -> TableSchema:
+    """A curated table's schema: the service's own, else the shared one."""
+    own = service_dir / "schemas" / f"{name}.json"
+    return TableSchema.load(own) if own.exists() else load_schema(SHARED_SCHEMAS, name)
+
+
+def _batches(result) -> Iterable:
+    import pyarrow as pa
+
+    return [result] if isinstance(result, pa.Table | pa.RecordBatch) else result
+
+
+def publish_curated(ctx, tables: Sequence[CuratedTable]) -> int:
+    """Build and publish the service's curated tables (skipped when staging is unchanged)."""
+    from datalake.publish import publish
+
+    if not ctx.force and is_up_to_date(ctx.lake, ctx.service, ctx.stage, ctx.script):
+        log.info("%s staging2curated: staging unchanged, nothing to do", ctx.service)
+        return EXIT_OK
+    sweep_stale_temps(ctx.lake.curated)
+    prints = fingerprint(input_folder(ctx.lake, ctx.service, ctx.stage), ctx.script)
+    reader, outputs = StagingReader(ctx), {}
+    for table in tables:
+        schema = (load_schema(ctx.service_dir, table.schema_for(reader)) if table.schema_for
+                  else table_schema(ctx.service_dir, table.name))
+        result = publish(ctx.lake, schema, _batches(table.build(reader)), ctx.run_id,
+                         partition=table.partition)
+        ctx.report.rows_out += result.rows
+        rel = ctx.lake.relative(ctx.lake.curated / f"{table.name}.csv")
+        outputs[rel] = "changed" if result.changed else "unchanged"
+        ctx.report.outputs.append(rel)
+    save_state(ctx.lake, ctx.service, ctx.stage, prints, outputs)
+    return EXIT_OK

@@ -1,0 +1,175 @@
+"""landing -> raw: hash, dedup, recognise by content, standardise, or quarantine.
+
+A service declares its `Format`s (how to recognise a file from its first bytes, which raw dataset
+it feeds, how to convert it) and optional `rejects` (recognisable bad inputs such as a saved
+login page). `ingest_landing()` does the rest: skip files seen unchanged, hash new ones, skip
+content already processed, convert into `raw/<service>/<dataset>/<stem>__<sha12>.<ext>`
+atomically, record lineage in the registry, quarantine what cannot be used.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from datalake.atomic import atomic_path, sweep_stale_temps
+from datalake.paths import iso, parse_stamp, utc_now
+from datalake.quarantine import quarantine, release
+from datalake.registry import PROCESSED, QUARANTINED, FileStat, Registry, sha256_file
+from datalake.runs import EXIT_OK, EXIT_QUARANTINED
+from datalake.state import visible_files
+
+log = logging.getLogger(__name__)
+SAMPLE_BYTES = 1 << 16
+WHOLE_FILE_SAMPLE = 8 << 20  # pages and JSON documents are recognised from their whole text
+
+
+class Rejected(Exception):
+    """Raised by a converter for input it recognises but cannot use; the message is the reason."""
+
+
+@dataclass(frozen=True)
+class Sample:
+    """The first bytes of a landing file, for recognising it by content."""
+
+    path: Path
+    head: bytes
+    size: int
+
+    @property
+    def text(self) -> str:
+        """The head decoded leniently (UTF-8, else Latin-1), without a BOM."""
+        try:
+            return self.head.decode("utf-8").lstrip("\ufeff")
+        except UnicodeDecodeError as error:
+            if error.start > len(self.head) - 4:  # a character cut by the sample's end
+                return self.head[: error.start].decode("utf-8").lstrip("\ufeff")
+            return self.head.decode("latin-1")
+
+    @property
+    def first_line(self) -> str:
+        return self.text.replace("\r\n", "\n").replace("\r", "\n").split("\n", 1)[0]
+
+
+@dataclass(frozen=True)
+class Format:
+    """A landing format: how to recognise it and how to turn it into a raw file."""
+
+    name: str
+    dataset: str
+    detect: Callable[[Sample], bool]
+    convert: Callable[[Path, Path], dict[str, Any]]
+    extension: str = "csv"
+
+
+@dataclass
+class _Outcome:
+    processed: int = 0
+    quarantined_new: int = 0
+    duplicates: int = 0
+    details: list[str] = field(default_factory=list)
+
+
+def _extracted_at(path: Path) -> str:
+    moment = parse_stamp(path.name)
+    if moment is None:
+        moment = datetime.fromtimestamp(path.stat().st_mtime, UTC).replace(microsecond=0)
+    return iso(moment)
+
+
+def _route(sample: Sample, formats: Sequence[Format], rejects) -> Format | str:
+    if sample.size == 0:
+        return "empty file (0 bytes)"
+    for reject in rejects:
+        reason = reject(sample)
+        if reason:
+            return reason
+    for fmt in formats:
+        if fmt.detect(sample):
+            return fmt
+    snippet = sample.first_line[:120]
+    return f"unknown layout: not a known {', '.join(sorted({f.dataset for f in formats}))} " \
+           f"file (first line: {snippet!r})"
+
+
+def _convert(ctx, landing: Path, sha: str, fmt: Format) -> tuple[str, dict[str, Any]]:
+    """Convert into raw atomically. The name is derived from the content hash, so a file that an
+    interrupted run already wrote is replaced by identical bytes (conversion is deterministic)."""
+    target = ctx.lake.raw(ctx.service) / fmt.dataset / f"{landing.stem}__{sha[:12]}.{fmt.extension}"
+    with atomic_path(target) as temp:
+        meta = fmt.convert(landing, temp) or {}
+    return ctx.lake.relative(target), meta
+
+
+def _process(ctx, registry, landing: Path, sha: str, formats, rejects, outcome) -> None:
+    size = landing.stat().st_size
+    with open(landing, "rb") as handle:
+        sample = Sample(landing, handle.read(size if size <= WHOLE_FILE_SAMPLE else SAMPLE_BYTES),
+                        size)
+    route = _route(sample, formats, rejects)
+    if isinstance(route, str):
+        return _quarantine(ctx, registry, landing, sha, route, outcome)
+    try:
+        target, meta = _convert(ctx, landing, sha, route)
+    except Rejected as error:
+        return _quarantine(ctx, registry, landing, sha, str(error), outcome)
+    except Exception as error:  # malformed content: never crash the run, set the file aside
+        reason = f"could not parse as {route.name}: {type(error).__name__}: {error}"
+        return _quarantine(ctx, registry, landing, sha, reason[:500], outcome)
+    was_quarantined = (registry.entry(sha) or {}).get("status") == QUARANTINED
+    registry.record(sha, status=PROCESSED, format=route.name, dataset=route.dataset,
+                    landing_path=ctx.lake.relative(landing), outputs=[target],
+                    extracted_at=_extracted_at(landing), ingested_at=iso(utc_now()),
+                    run_id=ctx.run_id, meta=meta, reason=None)
+    if was_quarantined:
+        release(ctx.lake, ctx.service, sha, landing)
+    ctx.report.rows_out += int(meta.get("rows", 0))
+    ctx.report.outputs.append(target)
+    outcome.processed += 1
+    log.info("%s -> %s (%s rows)", ctx.lake.relative(landing), target, meta.get("rows", "?"))
+
+
+def _quarantine(ctx, registry, landing, sha, reason, outcome) -> None:
+    already = (registry.entry(sha) or {}).get("status") == QUARANTINED
+    quarantine(ctx.lake, ctx.service, registry, landing, sha, reason, ctx.run_id)
+    ctx.report.quarantined.append({"file": ctx.lake.relative(landing), "reason": reason})
+    if not already:
+        outcome.quarantined_new += 1
+
+
+def _retry_candidates(ctx, registry: Registry) -> dict[Path, str]:
+    """Landing files of quarantined hashes, for --retry-quarantined."""
+    wanted = set(registry.quarantined())
+    return {ctx.lake.root / rel: seen["sha256"] for rel, seen in registry.seen.items()
+            if seen["sha256"] in wanted and (ctx.lake.root / rel).exists()}
+
+
+def ingest_landing(ctx, formats: Sequence[Format], rejects: Sequence = ()) -> int:
+    """Bring every new landing file of the service into raw; exit 5 if any was quarantined."""
+    for folder in (ctx.lake.raw(ctx.service), ctx.lake.quarantine(ctx.service)):
+        sweep_stale_temps(folder)
+    registry, outcome = Registry.for_service(ctx.lake.raw(ctx.service)), _Outcome()
+    retry = _retry_candidates(ctx, registry) if ctx.retry_quarantined else {}
+    for landing in sorted(visible_files(ctx.lake.landing(ctx.service))):
+        rel, stat = ctx.lake.relative(landing), FileStat.of(landing)
+        if registry.known_unchanged(rel, stat) and landing not in retry:
+            continue
+        ctx.report.files_in += 1
+        sha = sha256_file(landing)
+        registry.note_seen(rel, stat, sha)
+        status = (registry.entry(sha) or {}).get("status")
+        if status == PROCESSED or (status == QUARANTINED and landing not in retry):
+            outcome.duplicates += 1
+            ctx.report.files_skipped += 1
+            log.info("%s: same bytes as %s, skipped", rel, registry.entry(sha)["landing_path"])
+        else:
+            _process(ctx, registry, landing, sha, formats, rejects, outcome)
+        registry.save()
+        retry.pop(landing, None)
+    log.info("%s landing2raw: %d processed, %d duplicate(s), %d newly quarantined",
+             ctx.service, outcome.processed, outcome.duplicates, outcome.quarantined_new)
+    return EXIT_QUARANTINED if outcome.quarantined_new else EXIT_OK

@@ -1,0 +1,90 @@
+"""Zone paths and UTC timestamps in file names.
+
+`Lake(root)` knows where every zone lives; nothing else builds zone paths. File-name timestamps
+are UTC and look like `20261126T071200Z`.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from datalake.settings import REPO_ROOT
+
+CODE_ROOT = REPO_ROOT / "src"
+ZONES = ("landing", "raw", "staging", "curated", "archive", "sandbox")
+STAMP_FORMAT = "%Y%m%dT%H%M%SZ"
+_STAMP_RE = re.compile(r"(\d{8}T\d{6}Z)")
+
+
+def utc_now() -> datetime:
+    """The current time, UTC-aware, to the second."""
+    return datetime.now(UTC).replace(microsecond=0)
+
+
+def stamp(moment: datetime | None = None) -> str:
+    """`20261126T071200Z` for a UTC-aware datetime (default: now)."""
+    moment = moment or utc_now()
+    return moment.astimezone(UTC).strftime(STAMP_FORMAT)
+
+
+def parse_stamp(name: str) -> datetime | None:
+    """The last UTC timestamp found in a file name, or None."""
+    found = _STAMP_RE.findall(name)
+    if not found:
+        return None
+    return datetime.strptime(found[-1], STAMP_FORMAT).replace(tzinfo=UTC)
+
+
+def iso(moment: datetime) -> str:
+    """ISO-8601 UTC text with a trailing Z."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@dataclass(frozen=True)
+class Lake:
+    """The zones under one lake root."""
+
+    root: Path
+
+    def zone(self, name: str) -> Path:
+        if name not in ZONES:
+            raise ValueError(f"unknown zone {name!r}")
+        return self.root / name
+
+    def landing(self, service: str) -> Path:
+        return self.root / "landing" / service
+
+    def raw(self, service: str) -> Path:
+        return self.root / "raw" / service
+
+    def quarantine(self, service: str) -> Path:
+        return self.root / "raw" / "_quarantine" / service
+
+    def staging(self, service: str) -> Path:
+        return self.root / "staging" / service
+
+    @property
+    def curated(self) -> Path:
+        return self.root / "curated"
+
+    def archive(self, table: str) -> Path:
+        return self.root / "archive" / "curated" / table
+
+    @property
+    def runs(self) -> Path:
+        return self.root / "_runs"
+
+    def run_dir(self, run_id: str) -> Path:
+        return self.runs / run_id
+
+    def relative(self, path: Path) -> str:
+        """A path relative to the lake root, with forward slashes (stable across OSes)."""
+        return Path(path).resolve().relative_to(self.root.resolve()).as_posix()
+
+    def ensure(self) -> None:
+        """Create the zone folders if missing."""
+        for zone in ZONES:
+            (self.root / zone).mkdir(parents=True, exist_ok=True)

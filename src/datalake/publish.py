@@ -1,0 +1,162 @@
+"""Curated publishing: write only on change, archive the previous version, replace atomically.
+
+A table fed by several services is updated one source partition at a time under a table lock:
+the writing service replaces only its own rows (the `source` column) and rows stay ordered by
+source (distrokid, toolost, then any other alphabetically). The current version's hash, size
+and publication time are kept in `curated/_manifest/<table>.json`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from filelock import FileLock
+
+from datalake.archive import archive_version
+from datalake.atomic import atomic_write_json, replace_atomically, temp_path_for
+from datalake.paths import Lake, iso, utc_now
+from datalake.registry import FileStat, sha256_file
+
+log = logging.getLogger(__name__)
+SOURCE_ORDER = ("distrokid", "toolost")
+
+
+@dataclass(frozen=True)
+class PublishResult:
+    table: str
+    changed: bool
+    rows: int
+
+
+def _manifest_path(lake: Lake, name: str) -> Path:
+    return lake.curated / "_manifest" / f"{name}.json"
+
+
+def current_meta(lake: Lake, name: str) -> dict[str, Any] | None:
+    """The manifest of the current version of a curated table, if any."""
+    path = _manifest_path(lake, name)
+    return json.loads(path.read_text("utf-8")) if path.exists() else None
+
+
+def _current_sha(lake: Lake, name: str) -> str | None:
+    csv_path = lake.curated / f"{name}.csv"
+    if not csv_path.exists():
+        return None
+    meta, stat = current_meta(lake, name), FileStat.of(csv_path)
+    if meta and meta.get("size") == stat.size and meta.get("mtime_ns") == stat.mtime_ns:
+        return meta["sha256"]
+    return sha256_file(csv_path)
+
+
+def table_lock(lake: Lake, name: str) -> FileLock:
+    """The lock that serialises writers of one curated table (released if the process dies)."""
+    folder = lake.curated / "_manifest"
+    folder.mkdir(parents=True, exist_ok=True)
+    return FileLock(str(folder / f".{name}.lock"))
+
+
+def temp_pair(lake: Lake, name: str) -> tuple[Path, Path]:
+    """Temp paths for a new CSV and Parquet version of a table."""
+    lake.curated.mkdir(parents=True, exist_ok=True)
+    return (temp_path_for(lake.curated / f"{name}.csv"),
+            temp_path_for(lake.curated / f"{name}.parquet"))
+
+
+def commit_files(lake: Lake, name: str, csv_temp: Path, parquet_temp: Path, run_id: str,
+                 rows: int | None = None, note: str = "", sha: str | None = None) -> None:
+    """Archive the current version (if any), then move the new files into place."""
+    csv_path, parquet_path = lake.curated / f"{name}.csv", lake.curated / f"{name}.parquet"
+    meta = current_meta(lake, name)
+    if csv_path.exists():
+        published = meta["published_at"] if meta else iso(_mtime(csv_path))
+        archive_version(lake, name, csv_path, datetime.fromisoformat(published))
+    sha, published_at = sha or sha256_file(csv_temp), utc_now()
+    if parquet_temp.exists():
+        replace_atomically(parquet_temp, parquet_path)
+    replace_atomically(csv_temp, csv_path)
+    stat = FileStat.of(csv_path)
+    atomic_write_json(_manifest_path(lake, name), {
+        "table": name, "sha256": sha, "size": stat.size, "mtime_ns": stat.mtime_ns,
+        "rows": rows, "published_at": published_at.isoformat(), "run_id": run_id, "note": note,
+    })
+    log.info("published %s (%s rows)%s", name, "?" if rows is None else rows,
+             f": {note}" if note else "")
+
+
+def _mtime(path: Path) -> datetime:
+    from datetime import UTC
+
+    return datetime.fromtimestamp(os.stat(path).st_mtime, UTC).replace(microsecond=0)
+
+
+def _source_rank(source: str) -> tuple[int, str]:
+    return (SOURCE_ORDER.index(source) if source in SOURCE_ORDER else len(SOURCE_ORDER), source)
+
+
+def _existing_sources(lake: Lake, name: str, schema, column: str) -> list[str]:
+    import pyarrow.compute as pc
+    import pyarrow.csv as pacsv
+
+    csv_path = lake.curated / f"{name}.csv"
+    if not csv_path.exists():
+        return []
+    table = pacsv.read_csv(csv_path, convert_options=pacsv.ConvertOptions(include_columns=[column]))
+    return [str(v) for v in pc.unique(table.column(column)).to_pylist() if v is not None]
+
+
+def _rows_of_source(lake: Lake, name: str, schema, column: str, source: str) -> Iterator:
+    import pyarrow.compute as pc
+    import pyarrow.csv as pacsv
+
+    from datalake.tables import BLOCK_SIZE
+
+    types = {c.name: schema.arrow_type(c) for c in schema.columns}
+    convert = pacsv.ConvertOptions(column_types=types, null_values=[""],
+                                   strings_can_be_null=False, quoted_strings_can_be_null=False)
+    read = pacsv.ReadOptions(block_size=BLOCK_SIZE)
+    path = lake.curated / f"{name}.csv"
+    with pacsv.open_csv(path, read_options=read, convert_options=convert) as reader:
+        for batch in reader:
+            kept = batch.filter(pc.equal(batch.column(column), source))
+            if kept.num_rows:
+                yield kept
+
+
+def _merged(lake: Lake, name: str, schema, batches: Iterable, partition: str, column: str):
+    sources = sorted(set(_existing_sources(lake, name, schema, column)) | {partition},
+                     key=_source_rank)
+    for source in sources:
+        if source == partition:
+            yield from batches
+        else:
+            yield from _rows_of_source(lake, name, schema, column, source)
+
+
+def publish(lake: Lake, schema, batches: Iterable, run_id: str, partition: str | None = None,
+            partition_column: str = "source") -> PublishResult:
+    """Publish a curated table (or one source partition of it); write only if content changed."""
+    from datalake.tables import write_table
+
+    name = schema.name
+    with table_lock(lake, name):
+        stream = batches if partition is None else _merged(
+            lake, name, schema, batches, partition, partition_column)
+        csv_temp, parquet_temp = temp_pair(lake, name)
+        try:
+            result = write_table(stream, schema, csv_temp, parquet_temp)
+            if result.csv_sha256 == _current_sha(lake, name):
+                log.info("%s unchanged (%d rows)", name, result.rows)
+                return PublishResult(name, False, result.rows)
+            commit_files(lake, name, csv_temp, parquet_temp, run_id, rows=result.rows,
+                         sha=result.csv_sha256)
+            return PublishResult(name, True, result.rows)
+        finally:
+            for temp in (csv_temp, parquet_temp):
+                temp.unlink(missing_ok=True)

@@ -1,0 +1,93 @@
+"""Run ids and run records.
+
+Each script writes what it did to `_runs/<run_id>/scripts/<service>.<stage>.json`; the runner
+merges those into `_runs/<run_id>/run.json`. A script run by hand gets its own run id.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from datalake.atomic import atomic_write_text
+from datalake.paths import Lake, stamp
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_AUTH, EXIT_NOT_CONFIGURED, EXIT_QUARANTINED = 0, 1, 2, 3, 4, 5
+EXIT_LOCKED = 75
+EXIT_MEANING = {
+    EXIT_OK: "ok",
+    EXIT_FAILED: "failed",
+    EXIT_USAGE: "bad usage or configuration",
+    EXIT_AUTH: "authentication needed",
+    EXIT_NOT_CONFIGURED: "not configured (skipped)",
+    EXIT_QUARANTINED: "finished, new input quarantined",
+    EXIT_LOCKED: "another run holds the lake lock",
+}
+
+
+def new_run_id() -> str:
+    """A sortable, unique run id: UTC timestamp plus a short random suffix."""
+    return f"{stamp()}-{secrets.token_hex(3)}"
+
+
+def worst_exit(codes) -> int:
+    """The run's exit code: failure (1, 2, timeouts) over auth (3) over quarantine (5) over 0."""
+    codes = set(codes)
+    if codes & {EXIT_FAILED, EXIT_USAGE} or any(c not in EXIT_MEANING for c in codes):
+        return EXIT_FAILED
+    for code in (EXIT_AUTH, EXIT_QUARANTINED):
+        if code in codes:
+            return code
+    return EXIT_OK
+
+
+@dataclass
+class ScriptReport:
+    """What one script did in one run."""
+
+    service: str
+    stage: str
+    script: str
+    run_id: str
+    exit_code: int | None = None
+    started_at: str = ""
+    duration_s: float = 0.0
+    files_in: int = 0
+    files_skipped: int = 0
+    rows_in: int = 0
+    rows_out: int = 0
+    rejected: Counter = field(default_factory=Counter)
+    quarantined: list[dict[str, str]] = field(default_factory=list)
+    outputs: list[str] = field(default_factory=list)
+    message: str = ""
+
+    def reject(self, reason: str, count: int = 1) -> None:
+        """Count rows rejected for a reason."""
+        self.rejected[reason] += count
+
+    def path(self, lake: Lake) -> Path:
+        return lake.run_dir(self.run_id) / "scripts" / f"{self.service}.{self.stage}.json"
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["rejected"] = dict(self.rejected)
+        return data
+
+    def write(self, lake: Lake) -> None:
+        """Write the record (secrets redacted) atomically."""
+        from datalake.logs import redact
+
+        text = json.dumps(self.to_dict(), indent=1, sort_keys=True, default=str)
+        atomic_write_text(self.path(lake), redact(text) + "\n")
+
+
+def read_script_reports(lake: Lake, run_id: str) -> dict[str, dict[str, Any]]:
+    """The script reports of a run, keyed by `<service>.<stage>`."""
+    folder = lake.run_dir(run_id) / "scripts"
+    if not folder.exists():
+        return {}
+    return {p.stem: json.loads(p.read_text("utf-8")) for p in sorted(folder.glob("*.json"))}

@@ -1,0 +1,166 @@
+"""Table schemas as JSON Schema files, checked column-wise.
+
+A table schema is a JSON Schema object whose `properties` are the columns, in order. Column kinds
+come from `type` and `format`: string, integer, number, `format: date` (YYYY-MM-DD), `format:
+month` (YYYY-MM), `format: decimal` (exact decimal text, Parquet decimal128(38, 12)). `x-key`
+names the key columns. Lineage columns are appended to every table unless `x-lineage` is false.
+Validation works on whole columns (pyarrow compute), never row by row.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from datalake.lineage import LINEAGE_COLUMNS
+
+_TEXT_PATTERNS = {
+    "integer": r"^-?\d+$",
+    "number": r"^-?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$",
+    "decimal": r"^-?\d+(\.\d+)?$",
+    "date": r"^\d{4}-\d{2}-\d{2}$",
+    "month": r"^\d{4}-\d{2}$",
+}
+
+
+class SchemaError(ValueError):
+    """Data does not match its schema; the message names the columns and the problem."""
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    kind: str
+    nullable: bool
+    pattern: str | None = None
+    minimum: float | None = None
+    enum: tuple | None = None
+
+
+def _column(name: str, spec: dict[str, Any], required: set[str]) -> Column:
+    types = spec.get("type", "string")
+    types = [types] if isinstance(types, str) else list(types)
+    base = next((t for t in types if t != "null"), "string")
+    kind = spec.get("format", base) if base == "string" else base
+    nullable = "null" in types or name not in required
+    enum = tuple(spec["enum"]) if "enum" in spec else None
+    return Column(name, kind, nullable, spec.get("pattern"), spec.get("minimum"), enum)
+
+
+@dataclass(frozen=True)
+class TableSchema:
+    """Columns (in order), key and description of one table."""
+
+    name: str
+    columns: tuple[Column, ...]
+    key: tuple[str, ...]
+    description: str = ""
+
+    @classmethod
+    def load(cls, path: Path) -> TableSchema:
+        doc = json.loads(Path(path).read_text("utf-8"))
+        required = set(doc.get("required", []))
+        columns = [_column(n, s, required) for n, s in doc.get("properties", {}).items()]
+        if doc.get("x-lineage", True):
+            columns += [Column(c, "string", c == "_extracted_at") for c in LINEAGE_COLUMNS]
+        name = doc.get("title") or Path(path).stem
+        return cls(name, tuple(columns), tuple(doc.get("x-key", [])), doc.get("description", ""))
+
+    @property
+    def names(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+    def arrow_type(self, column: Column, for_parquet: bool = False):
+        import pyarrow as pa
+
+        if column.kind == "integer":
+            return pa.int64()
+        if column.kind == "number":
+            return pa.float64()
+        if column.kind == "date":
+            return pa.date32()
+        if column.kind == "decimal" and for_parquet:
+            return pa.decimal128(38, 12)
+        return pa.string()
+
+    def arrow_schema(self, for_parquet: bool = False):
+        import pyarrow as pa
+
+        return pa.schema([(c.name, self.arrow_type(c, for_parquet)) for c in self.columns])
+
+    def validate(self, table) -> list[str]:
+        """Problems found in a pyarrow Table or RecordBatch, one message per column problem."""
+        present = set(table.schema.names)
+        missing = [c.name for c in self.columns if c.name not in present and not c.nullable]
+        problems = [f"missing columns: {', '.join(missing)}"] if missing else []
+        for column in self.columns:
+            if column.name in present:
+                problems += _column_problems(column, table.column(column.name))
+        return problems
+
+    def conform(self, table):
+        """Validate, then select the schema's columns in order, cast to their types."""
+        problems = self.validate(table)
+        if problems:
+            raise SchemaError(f"{self.name}: " + "; ".join(problems))
+        import pyarrow as pa
+
+        arrays = [
+            _cast(table.column(c.name), self.arrow_type(c)) if c.name in table.schema.names
+            else pa.nulls(table.num_rows, self.arrow_type(c))
+            for c in self.columns
+        ]
+        maker = pa.RecordBatch if isinstance(table, pa.RecordBatch) else pa.Table
+        return maker.from_arrays(arrays, schema=self.arrow_schema())
+
+    def to_parquet(self, table):
+        """Cast a conformed table to the Parquet types (decimal text becomes decimal128)."""
+        return table.cast(self.arrow_schema(for_parquet=True))
+
+
+def _cast(array, arrow_type):
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if array.type == arrow_type:
+        return array
+    if pa.types.is_string(array.type) or pa.types.is_large_string(array.type):
+        array = pc.if_else(pc.equal(array, ""), pa.scalar(None, array.type), array)
+    return pc.cast(array, arrow_type)
+
+
+def _column_problems(column: Column, array) -> list[str]:
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    problems = []
+    is_text = pa.types.is_string(array.type) or pa.types.is_large_string(array.type)
+    empty = pc.or_kleene(pc.is_null(array), pc.equal(array, "")) if is_text else pc.is_null(array)
+    empties = pc.sum(empty).as_py() or 0
+    if empties and not column.nullable:
+        problems.append(f"{column.name}: {empties} empty value(s) in a required column")
+    checks = [_TEXT_PATTERNS.get(column.kind), column.pattern] if is_text else [None]
+    for pattern in filter(None, checks):
+        ok = pc.or_kleene(empty, pc.match_substring_regex(array, pattern))
+        bad = pc.invert(pc.fill_null(ok, True))
+        if pc.any(bad).as_py():
+            examples = pc.filter(array, bad).slice(0, 3).to_pylist()
+            problems.append(f"{column.name}: {pc.sum(bad).as_py()} value(s) not {column.kind}"
+                            f" (e.g. {examples})")
+    if column.enum is not None and is_text:
+        outside = pc.invert(pc.or_kleene(empty, pc.is_in(array, pa.array(column.enum))))
+        if pc.any(outside).as_py():
+            examples = pc.unique(pc.filter(array, outside)).slice(0, 3).to_pylist()
+            problems.append(f"{column.name}: values outside {list(column.enum)}: {examples}")
+    if column.minimum is not None and not is_text and array.null_count < len(array):
+        low = pc.min(array).as_py()
+        if low is not None and low < column.minimum:
+            problems.append(f"{column.name}: value {low} below minimum {column.minimum}")
+    return problems
+
+
+def load_schema(service_dir: Path, name: str) -> TableSchema:
+    """The schema file `schemas/<name>.json` next to a service's code."""
+    return TableSchema.load(Path(service_dir) / "schemas" / f"{name}.json")

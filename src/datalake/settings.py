@@ -1,0 +1,115 @@
+"""Settings: `.env` loaded once, values validated, errors that name the variable.
+
+Only this module reads the environment. Scripts call `get_settings()` for lake-wide settings and
+`secret()` / `setting()` for per-platform values at the edge (in `main()`), then pass them on as
+arguments.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+class SettingsError(ValueError):
+    """A setting is missing or invalid; the message names the variable."""
+
+
+@functools.cache
+def load_env() -> Path | None:
+    """Load `.env` once (DATALAKE_ENV_FILE, else the repository's `.env`); real env vars win."""
+    from dotenv import load_dotenv
+
+    candidate = os.environ.get("DATALAKE_ENV_FILE") or str(REPO_ROOT / ".env")
+    path = Path(candidate)
+    if path.is_file():
+        load_dotenv(path, override=False)
+        return path
+    return None
+
+
+def setting(name: str, default: str | None = None) -> str | None:
+    """A plain (non-secret) setting, empty treated as unset."""
+    load_env()
+    value = os.environ.get(name, "").strip()
+    return value or default
+
+
+def secret(name: str) -> str | None:
+    """A secret (password, token, key). Never log the value; pass it to the code that needs it."""
+    return setting(name)
+
+
+def int_setting(name: str, default: int, minimum: int = 0) -> int:
+    """An integer setting, validated."""
+    raw = setting(name)
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be an integer, got {raw!r}") from None
+    if value < minimum:
+        raise SettingsError(f"{name} must be >= {minimum}, got {value}")
+    return value
+
+
+def float_setting(name: str, default: float, minimum: float = 0.0) -> float:
+    """A float setting, validated."""
+    raw = setting(name)
+    if raw is None:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a number, got {raw!r}") from None
+    if value < minimum:
+        raise SettingsError(f"{name} must be >= {minimum}, got {value}")
+    return value
+
+
+def choice_setting(name: str, default: str, choices: tuple[str, ...]) -> str:
+    """A setting restricted to a few values, validated case-insensitively."""
+    value = (setting(name) or default).lower()
+    if value not in choices:
+        raise SettingsError(f"{name} must be one of {', '.join(choices)}, got {value!r}")
+    return value
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Lake-wide settings (see `.env.example` for each variable)."""
+
+    root: Path
+    storage: str
+    workers: int
+    script_timeout: int
+    extractor_timeout: int
+    extractor_retries: int
+    retry_backoff: float
+    log_level: str
+    log_dir: Path
+
+
+@functools.cache
+def get_settings() -> Settings:
+    """Read and validate the lake-wide settings once per process."""
+    root = Path(setting("DATALAKE_ROOT") or REPO_ROOT).expanduser().resolve()
+    log_dir = setting("DATALAKE_LOG_DIR")
+    return Settings(
+        root=root,
+        storage=choice_setting("DATALAKE_STORAGE", "local", ("local", "minio")),
+        workers=int_setting("DATALAKE_WORKERS", min(4, os.cpu_count() or 2), minimum=1),
+        script_timeout=int_setting("DATALAKE_SCRIPT_TIMEOUT", 3600, minimum=1),
+        extractor_timeout=int_setting("DATALAKE_EXTRACTOR_TIMEOUT", 1800, minimum=1),
+        extractor_retries=int_setting("DATALAKE_EXTRACTOR_RETRIES", 2),
+        retry_backoff=float_setting("DATALAKE_RETRY_BACKOFF_SECONDS", 30.0),
+        log_level=choice_setting(
+            "DATALAKE_LOG_LEVEL", "info", ("debug", "info", "warning", "error")
+        ).upper(),
+        log_dir=Path(log_dir).expanduser().resolve() if log_dir else root / "_logs",
+    )

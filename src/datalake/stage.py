@@ -1,0 +1,100 @@
+"""The common driver of every service script: arguments, logging, settings, exit codes, report.
+
+A script's `main()` is one call, e.g. `run_stage(__file__, lambda ctx: ingest_landing(ctx,
+FORMATS))`. The driver derives the service and stage from the script's path, parses the common
+flags, turns configuration errors into exit 2 and unexpected errors into exit 1 (logged with
+their traceback), and writes the script's run record.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import re
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from datalake.paths import Lake, iso, utc_now
+from datalake.runs import EXIT_FAILED, EXIT_USAGE, ScriptReport, new_run_id
+from datalake.settings import SettingsError, get_settings
+
+_STAGE_RE = re.compile(r"^(?P<service>[a-z0-9]+)_(?P<stage>landing2raw|raw2staging|staging2curated)$")
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class StageContext:
+    """What a stage body needs: where the lake is, who it is, and where to report."""
+
+    lake: Lake
+    service: str
+    stage: str
+    script: Path
+    run_id: str
+    report: ScriptReport
+    retry_quarantined: bool = False
+    force: bool = False
+    args: argparse.Namespace | None = None
+
+    @property
+    def service_dir(self) -> Path:
+        return self.script.resolve().parents[1]
+
+
+def identify(script: Path) -> tuple[str, str]:
+    """(service, stage) of a script path, from the naming convention."""
+    script = Path(script)
+    service = script.resolve().parents[1].name
+    match = _STAGE_RE.match(script.stem)
+    if match:
+        return match["service"], match["stage"]
+    if script.stem.endswith("_extractor"):
+        return service, "extract"
+    raise ValueError(f"{script.name} does not follow the script naming convention")
+
+
+def _parser(stage: str, extra: Callable[[argparse.ArgumentParser], None] | None):
+    parser = argparse.ArgumentParser(description=f"BEDROT Data Lake {stage} script")
+    parser.add_argument("--run-id", default=os.environ.get("DATALAKE_RUN_ID") or None)
+    parser.add_argument("--retry-quarantined", action="store_true",
+                        help="re-run quarantined landing files through the parsers")
+    parser.add_argument("--force", action="store_true", help="rebuild even if inputs are unchanged")
+    if extra:
+        extra(parser)
+    return parser
+
+
+def run_stage(script: str | Path, body: Callable[[StageContext], int],
+              extra_args: Callable[[argparse.ArgumentParser], None] | None = None,
+              argv: list[str] | None = None) -> None:
+    """Run a stage body as a script: parse flags, log, call it, record, exit with its code."""
+    from datalake.logs import setup_logging
+
+    script = Path(script)
+    service, stage = identify(script)
+    args = _parser(stage, extra_args).parse_args(argv)
+    run_id = args.run_id or new_run_id()
+    report = ScriptReport(service, stage, script.name, run_id, started_at=iso(utc_now()))
+    started, code, lake = time.monotonic(), EXIT_FAILED, None
+    try:
+        settings = get_settings()
+        setup_logging(settings.log_level)
+        lake = Lake(settings.root)
+        ctx = StageContext(lake, service, stage, script, run_id, report,
+                           args.retry_quarantined, args.force, args)
+        code = body(ctx)
+    except SettingsError as error:
+        setup_logging()
+        log.error("configuration error: %s", error)
+        report.message, code = str(error), EXIT_USAGE
+    except Exception as error:  # a crash is reported as a failure, with its traceback in the log
+        log.exception("%s %s failed", service, stage)
+        report.message, code = f"{type(error).__name__}: {error}", EXIT_FAILED
+    report.exit_code, report.duration_s = code, round(time.monotonic() - started, 3)
+    if lake is not None:
+        report.write(lake)
+    sys.exit(code)

@@ -1,0 +1,87 @@
+"""raw -> staging: rebuild each dataset table deterministically from its raw files.
+
+A service declares `{dataset: builder}`; a builder takes the dataset's `RawFile`s (oldest
+extraction first, each with its lineage) and returns a pyarrow Table or an iterable of batches.
+The driver validates against `schemas/stg_<dataset>.json`, writes `staging/<service>/<dataset>.csv`
+only if its content changed, and skips the whole stage when no raw file changed.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from datalake.atomic import atomic_path, sweep_stale_temps
+from datalake.lineage import Lineage
+from datalake.registry import Registry
+from datalake.runs import EXIT_OK
+from datalake.schemas import load_schema
+from datalake.state import fingerprint, input_folder, is_up_to_date, load_state, save_state
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class RawFile:
+    """One raw file with the lineage of the landing file it came from."""
+
+    path: Path
+    lineage: Lineage
+    meta: dict[str, Any]
+    landed_order: int
+
+
+def raw_files(ctx, dataset: str) -> list[RawFile]:
+    """The dataset's raw files, oldest extraction first (ties: the order they landed)."""
+    registry = Registry.for_service(ctx.lake.raw(ctx.service))
+    found = []
+    for sha, entry in registry.processed().items():
+        if entry.get("dataset") != dataset:
+            continue
+        for output in entry.get("outputs", []):
+            path = ctx.lake.root / output
+            if path.exists():
+                lineage = Lineage(entry["run_id"], entry["landing_path"], sha,
+                                  entry["extracted_at"])
+                found.append((entry["extracted_at"], entry["ingested_at"], output, path,
+                              lineage, entry.get("meta", {})))
+    found.sort(key=lambda item: item[:3])
+    return [RawFile(p, lin, meta, i) for i, (*_, p, lin, meta) in enumerate(found)]
+
+
+def _batches(result) -> Iterable:
+    import pyarrow as pa
+
+    return [result] if isinstance(result, pa.Table | pa.RecordBatch) else result
+
+
+def build_staging(ctx, datasets: dict[str, Callable[[list[RawFile]], Any]]) -> int:
+    """Rebuild the service's staging tables from raw (skipped when no raw file changed)."""
+    from datalake.tables import write_table
+
+    if not ctx.force and is_up_to_date(ctx.lake, ctx.service, ctx.stage, ctx.script):
+        log.info("%s raw2staging: raw unchanged, nothing to do", ctx.service)
+        return EXIT_OK
+    sweep_stale_temps(ctx.lake.staging(ctx.service))
+    prints = fingerprint(input_folder(ctx.lake, ctx.service, ctx.stage), ctx.script)
+    previous = load_state(ctx.lake, ctx.service, ctx.stage).get("outputs", {})
+    outputs = {}
+    for dataset, builder in datasets.items():
+        schema = load_schema(ctx.service_dir, f"stg_{dataset}")
+        files = raw_files(ctx, dataset)
+        ctx.report.files_in += len(files)
+        target = ctx.lake.staging(ctx.service) / f"{dataset}.csv"
+        rel = ctx.lake.relative(target)
+        with atomic_path(target) as temp:
+            result = write_table(_batches(builder(files)), schema, temp)
+            if target.exists() and previous.get(rel) == result.csv_sha256:
+                temp.unlink()  # same content: keep the file (and its mtime) as it is
+        outputs[rel] = result.csv_sha256
+        ctx.report.rows_out += result.rows
+        ctx.report.outputs.append(rel)
+        log.info("%s: %d rows from %d raw file(s)", rel, result.rows, len(files))
+    save_state(ctx.lake, ctx.service, ctx.stage, prints, outputs)
+    return EXIT_OK

@@ -1,0 +1,215 @@
+"""Reading and writing tabular zone files with pyarrow, streamed in batches.
+
+Raw and staging text is read with every column as a string (identifiers and decimals stay exactly
+as written, `NA` stays `NA`). Writing produces UTF-8 CSV with LF line ends (and optionally
+Parquet) in one pass, hashing the CSV bytes as they are written so callers can tell whether
+anything changed.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+BLOCK_SIZE = 16 << 20
+
+
+def read_header(path: Path, delimiter: str = ",", encoding: str = "utf-8", quoted=True) -> list:
+    """The header row of a delimited text file (any line end)."""
+    with open(path, "rb") as handle:
+        head = handle.read(1 << 16).decode(encoding, errors="replace").lstrip("\ufeff")
+    first = head.replace("\r\n", "\n").replace("\r", "\n").split("\n", 1)[0]
+    quoting = csv.QUOTE_MINIMAL if quoted else csv.QUOTE_NONE
+    return next(csv.reader([first], delimiter=delimiter, quoting=quoting))
+
+
+def _read_options(path: Path, delimiter: str, encoding: str, quoted: bool, block_size: int):
+    names = read_header(path, delimiter, encoding, quoted)
+    read = pacsv.ReadOptions(
+        column_names=names, skip_rows=1, encoding=encoding, block_size=block_size
+    )
+    parse = pacsv.ParseOptions(delimiter=delimiter, quote_char='"' if quoted else False)
+    convert = pacsv.ConvertOptions(column_types={n: pa.string() for n in names})
+    return read, parse, convert
+
+
+def iter_csv_text(
+    path: Path,
+    delimiter: str = ",",
+    encoding: str = "utf-8",
+    quoted: bool = True,
+    block_size: int = BLOCK_SIZE,
+) -> Iterator[pa.RecordBatch]:
+    """Stream a delimited file as batches of string columns (CR, LF or CRLF line ends)."""
+    read, parse, convert = _read_options(Path(path), delimiter, encoding, quoted, block_size)
+    with pacsv.open_csv(
+        path, read_options=read, parse_options=parse, convert_options=convert
+    ) as reader:
+        yield from reader
+
+
+def read_csv_text(path: Path, **options) -> pa.Table:
+    """A whole delimited file as a Table of string columns."""
+    batches = list(iter_csv_text(path, **options))
+    if batches:
+        return pa.Table.from_batches(batches)
+    names = read_header(Path(path), options.get("delimiter", ","), options.get("encoding", "utf-8"))
+    return pa.table({n: pa.array([], pa.string()) for n in names})
+
+
+def read_csv_typed(path: Path, schema) -> pa.Table:
+    """A zone CSV written by `write_table`, typed by its TableSchema (empty cell = null)."""
+    types = {c.name: schema.arrow_type(c) for c in schema.columns}
+    convert = pacsv.ConvertOptions(
+        column_types=types, null_values=[""], strings_can_be_null=False,
+        quoted_strings_can_be_null=False,
+    )
+    table = pacsv.read_csv(path, convert_options=convert)
+    return table.select([n for n in schema.names if n in table.schema.names])
+
+
+def standardize_delimited(src: Path, dst: Path, schema, delimiter: str = ",", quoted: bool = True,
+                          encodings: tuple[str, ...] = ("utf-8", "latin-1"),
+                          on_batch=None) -> dict:
+    """Stream a delimited export into a UTF-8, LF, quoted CSV of its own columns and text.
+
+    Every batch is validated column-wise against `schema` (SchemaError names the problem). The
+    first encoding that decodes the whole file wins. `on_batch(batch)` sees every batch (e.g. to
+    note the latest date). Returns rows and encoding.
+    """
+    last_error = None
+    for encoding in encodings:
+        try:
+            return _standardize(src, dst, schema, delimiter, quoted, encoding, on_batch)
+        except pa.ArrowInvalid as error:
+            if "UTF8" not in str(error) and "utf" not in str(error).lower():
+                raise
+            last_error = error
+    raise ValueError(f"cannot decode as {' or '.join(encodings)}: {last_error}")
+
+
+def _standardize(src, dst, schema, delimiter, quoted, encoding, on_batch) -> dict:
+    rows, header = 0, read_header(src, delimiter, encoding, quoted)
+    names = [c.name for c in schema.columns]
+    if header != names:
+        from datalake.schemas import SchemaError
+
+        raise SchemaError(f"header does not match {schema.name}: {header}")
+    text_schema = pa.schema([(n, pa.string()) for n in names])
+    options = pacsv.WriteOptions(quoting_style="needed")
+    with pacsv.CSVWriter(str(dst), text_schema, write_options=options) as writer:
+        for batch in iter_csv_text(src, delimiter=delimiter, encoding=encoding, quoted=quoted):
+            problems = schema.validate(batch)
+            if problems:
+                from datalake.schemas import SchemaError
+
+                raise SchemaError(f"rows {rows + 1}-{rows + batch.num_rows}: " + "; ".join(problems))
+            if on_batch is not None:
+                on_batch(batch)
+            writer.write_batch(batch)
+            rows += batch.num_rows
+    return {"rows": rows, "encoding": encoding}
+
+
+def write_records(dst: Path, header: list[str], records: Iterable) -> int:
+    """Write small in-memory records as a UTF-8, LF CSV; returns the row count."""
+    count = 0
+    with open(dst, "w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle, lineterminator="\n")
+        writer.writerow(header)
+        for record in records:
+            writer.writerow(record)
+            count += 1
+    return count
+
+
+def plain_decimal_text(array):
+    """Decimal text with any scientific notation (`1.5E-05`) rewritten as plain text, exactly."""
+    import pyarrow.compute as pc
+
+    scientific = pc.fill_null(pc.match_substring_regex(array, "[eE]"), False)
+    if not pc.any(scientific).as_py():
+        return array
+    fixed = [format(Decimal(v), "f") if v and ("e" in v or "E" in v) else v
+             for v in array.to_pylist()]
+    return pa.array(fixed, pa.string())
+
+
+def _plain_decimal(value: float | None) -> str | None:
+    if value is None:
+        return None
+    text = format(Decimal(repr(value)), "f")
+    return text[:-2] if text.endswith(".0") else text
+
+
+def csv_ready(table: pa.Table) -> pa.Table:
+    """Floats as plain decimal text (CSV must never show scientific notation)."""
+    for index, field in enumerate(table.schema):
+        if pa.types.is_floating(field.type):
+            values = [_plain_decimal(v) for v in table.column(index).to_pylist()]
+            table = table.set_column(index, field.name, pa.array(values, pa.string()))
+    return table
+
+
+class _HashingSink(io.RawIOBase):
+    """A write-only file that hashes what passes through it."""
+
+    def __init__(self, handle) -> None:
+        self._handle = handle
+        self.digest = hashlib.sha256()
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data) -> int:
+        self.digest.update(data)
+        return self._handle.write(data)
+
+
+@dataclass
+class WriteResult:
+    rows: int
+    csv_sha256: str
+
+
+def write_table(
+    batches: Iterable, schema, csv_path: Path, parquet_path: Path | None = None
+) -> WriteResult:
+    """Write batches conformed to `schema` as CSV (and Parquet) in one streamed pass."""
+    rows = 0
+    options = pacsv.WriteOptions(quoting_style="needed")
+    parquet_writer = None
+    with open(csv_path, "wb") as handle:
+        sink = _HashingSink(handle)
+        with pacsv.CSVWriter(sink, _csv_schema(schema), write_options=options) as writer:
+            if parquet_path is not None:
+                parquet_writer = pq.ParquetWriter(parquet_path, schema.arrow_schema(True))
+            for batch in batches:
+                batch = schema.conform(batch)
+                rows += batch.num_rows
+                writer.write(csv_ready(_as_table(batch)))
+                if parquet_writer is not None:
+                    parquet_writer.write_table(schema.to_parquet(_as_table(batch)))
+        if parquet_writer is not None:
+            parquet_writer.close()
+    return WriteResult(rows, sink.digest.hexdigest())
+
+
+def _csv_schema(schema) -> pa.Schema:
+    fields = schema.arrow_schema()
+    return pa.schema(
+        [(f.name, pa.string() if pa.types.is_floating(f.type) else f.type) for f in fields]
+    )
+
+
+def _as_table(batch) -> pa.Table:
+    return batch if isinstance(batch, pa.Table) else pa.Table.from_batches([batch])

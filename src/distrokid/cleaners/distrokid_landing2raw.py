@@ -1,0 +1,140 @@
+"""DistroKid landing -> raw.
+
+Input: anything under `landing/distrokid/` (extractor output and files dropped by hand).
+Output: `raw/distrokid/bank_details/*.csv` (the statement's own columns and text, UTF-8, LF),
+`raw/distrokid/spotify_streams/*.csv` and `raw/distrokid/apple_streams/*.csv` (`date,streams`).
+Recognised by content, not name: bank details statements in both layouts (13-column TSV, 15-column
+quoted CSV; CR, LF or CRLF line ends; UTF-8 or Latin-1; or XLSX), the Spotify stats page
+(`AmCharts.makeChart("trend365day", ...)`) and the Apple Music stats page (`var chartData`).
+Oddities: a saved login page (expired session) is quarantined, never read as zero streams; an
+empty, truncated or unknown file is quarantined with the reason.
+"""
+
+import csv
+import json
+import re
+from datetime import date
+from pathlib import Path
+
+from datalake.landing import Format, Rejected, Sample, ingest_landing
+from datalake.schemas import load_schema
+from datalake.stage import run_stage
+from datalake.tables import standardize_delimited, write_records
+from distrokid.settings import BANK_13, BANK_15, LOGIN_MARKERS, SPOTIFY_CHART_ID
+
+SERVICE_DIR = Path(__file__).resolve().parents[1]
+_SPOTIFY_RE = re.compile(r"AmCharts\.makeChart\(\s*[\"']" + SPOTIFY_CHART_ID + r"[\"']\s*,\s*")
+_APPLE_RE = re.compile(r"var\s+chartData\s*=\s*")
+
+
+def _header(sample: Sample, delimiter: str) -> tuple[str, ...]:
+    return tuple(next(csv.reader([sample.first_line], delimiter=delimiter), []))
+
+
+def _statement(layout: int, delimiter: str, quoted: bool):
+    def convert(src: Path, dst: Path) -> dict:
+        latest: list[str] = []
+
+        def note_latest(batch) -> None:
+            import pyarrow.compute as pc
+
+            latest.append(pc.max(batch.column("Reporting Date")).as_py() or "")
+
+        schema = load_schema(SERVICE_DIR, f"raw_bank_details_{layout}")
+        meta = standardize_delimited(src, dst, schema, delimiter, quoted, on_batch=note_latest)
+        if not meta["rows"]:
+            raise Rejected("statement has a header but no lines (truncated download?)")
+        return {**meta, "layout": layout, "max_reporting_date": max(latest)}
+
+    return convert
+
+
+def _xlsx_statement(src: Path, dst: Path) -> dict:
+    from openpyxl import load_workbook
+
+    sheet = load_workbook(src, read_only=True, data_only=True).active
+    rows = [[_cell_text(v) for v in row] for row in sheet.iter_rows(values_only=True)]
+    header = tuple(rows[0]) if rows else ()
+    while header and header[-1] == "":
+        header = header[:-1]
+    if header not in (BANK_13, BANK_15):
+        raise Rejected(f"XLSX is not a bank details statement (header: {list(header)})")
+    staged = dst.with_name(dst.name + ".xlsx.csv")
+    write_records(staged, list(header), (r[: len(header)] for r in rows[1:]))
+    try:
+        return _statement(len(header), ",", True)(staged, dst)
+    finally:
+        staged.unlink()
+
+
+def _cell_text(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, date):
+        return value.isoformat()[:10]
+    if isinstance(value, float):
+        from decimal import Decimal
+
+        return format(Decimal(repr(value)), "f")
+    return str(value)
+
+
+def parse_spotify_page(html: str) -> list[tuple[str, int]]:
+    """Daily (date, streams) of the `trend365day` chart of a Spotify stats page."""
+    match = _SPOTIFY_RE.search(html)
+    if not match:
+        raise Rejected(f"no {SPOTIFY_CHART_ID} chart in the Spotify stats page")
+    config, _ = json.JSONDecoder().raw_decode(html, match.end())
+    return [(p["category"], int(p["column-1"])) for p in config["dataProvider"]]
+
+
+def parse_apple_page(html: str) -> list[tuple[str, int]]:
+    """Daily (date, streams) of `chartData.last365days` of an Apple Music stats page."""
+    match = _APPLE_RE.search(html)
+    data, _ = json.JSONDecoder().raw_decode(html, match.end())
+    if "last365days" not in data:
+        raise Rejected(f"Apple Music stats page without last365days (keys: {sorted(data)})")
+    return [(p["field"], int(p["value"])) for p in data["last365days"]["dataProvider"]]
+
+
+def _stats(parse):
+    def convert(src: Path, dst: Path) -> dict:
+        points = parse(src.read_text("utf-8", errors="replace"))
+        if not points:
+            raise Rejected("stats page has an empty daily chart")
+        return {"rows": write_records(dst, ["date", "streams"], points),
+                "first_date": min(p[0] for p in points), "last_date": max(p[0] for p in points)}
+
+    return convert
+
+
+def login_page(sample: Sample) -> str | None:
+    """A sign-in page saved instead of stats (the session had expired)."""
+    text = sample.text
+    if any(m in text for m in LOGIN_MARKERS) and "chartData" not in text \
+            and "AmCharts" not in text:
+        return "not a stats page: login required (the DistroKid session had expired; " \
+               "log in again, then re-run the extractor)"
+    return None
+
+
+FORMATS = [
+    Format("bank_details_tsv13", "bank_details", lambda s: _header(s, "\t") == BANK_13,
+           _statement(13, "\t", False)),
+    Format("bank_details_csv15", "bank_details", lambda s: _header(s, ",") == BANK_15,
+           _statement(15, ",", True)),
+    Format("bank_details_xlsx", "bank_details",
+           lambda s: s.head.startswith(b"PK\x03\x04") and b"xl/" in s.head, _xlsx_statement),
+    Format("spotify_stats_page", "spotify_streams", lambda s: bool(_SPOTIFY_RE.search(s.text)),
+           _stats(parse_spotify_page)),
+    Format("apple_stats_page", "apple_streams", lambda s: bool(_APPLE_RE.search(s.text)),
+           _stats(parse_apple_page)),
+]
+
+
+def main() -> None:
+    run_stage(__file__, lambda ctx: ingest_landing(ctx, FORMATS, rejects=[login_page]))
+
+
+if __name__ == "__main__":
+    main()

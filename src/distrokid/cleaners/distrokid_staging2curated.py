@@ -1,0 +1,92 @@
+"""DistroKid staging -> curated.
+
+Output: `dk_bank_details` (the newest statement's lines with the export's own 13 or 15 column
+names and text), the `distrokid` rows of `earnings` (one per statement line, `line_id` =
+statement hash prefix + line number, `earnings_usd` exact decimal text with negatives kept and
+never in scientific notation) and the `distrokid` partition of `tidy_daily_streams` (Spotify and
+Apple daily streams side by side; a day unknown for one platform stays empty, and so does
+`combined_streams`). Row lineage in `tidy_daily_streams` is the Spotify page's when the day has
+one, else the Apple page's.
+"""
+
+from datalake.curate import CuratedTable, StagingReader, publish_curated
+from datalake.lineage import LINEAGE_COLUMNS
+from datalake.stage import run_stage
+from datalake.tables import plain_decimal_text
+from distrokid.settings import LAYOUTS, STAGING_NAMES
+
+SOURCE = "distrokid"
+
+
+def _layout(staging: StagingReader) -> int:
+    import pyarrow.csv as pacsv
+
+    path = staging.path("bank_details")
+    options = pacsv.ReadOptions(block_size=1 << 16)
+    with pacsv.open_csv(path, read_options=options) as reader:
+        first = next(iter(reader), None)
+    return 15 if first is None or first.num_rows == 0 else first.column("statement_layout")[0].as_py()
+
+
+def bank_details(staging: StagingReader):
+    """The statement lines under the export's own column names (13 or 15)."""
+    layout = _layout(staging)
+    for batch in staging.batches("bank_details"):
+        names = [*LAYOUTS[layout], *LINEAGE_COLUMNS]
+        sources = [STAGING_NAMES.get(n, n) for n in names]
+        yield batch.select(sources).rename_columns(names)
+
+
+def earnings(staging: StagingReader):
+    """One `earnings` row per statement line."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    for batch in staging.batches("bank_details"):
+        sha = batch.column("_source_sha256")
+        line = pc.cast(batch.column("line_number"), pa.string())
+        yield pa.table({
+            "source": pa.repeat(pa.scalar(SOURCE), batch.num_rows),
+            **{n: batch.column(n) for n in ("reporting_date", "sale_month", "store", "artist",
+                                             "title", "isrc", "upc", "country", "quantity")},
+            "earnings_usd": plain_decimal_text(batch.column("earnings_usd")),
+            "line_id": pc.binary_join_element_wise(pc.utf8_slice_codeunits(sha, 0, 12), line, ":"),
+            **{n: batch.column(n) for n in LINEAGE_COLUMNS},
+        })
+
+
+def daily_streams(staging: StagingReader):
+    """Spotify and Apple daily streams per date; unknown stays empty."""
+    import pyarrow as pa
+
+    spotify = staging.table("spotify_streams").to_pandas()
+    apple = staging.table("apple_streams").to_pandas()
+    both = spotify.merge(apple, on="date", how="outer", suffixes=("_spotify", "_apple"))
+    frame = both.rename(columns={"streams_spotify": "spotify_streams",
+                                 "streams_apple": "apple_streams"}).sort_values("date")
+    frame["combined_streams"] = frame["spotify_streams"] + frame["apple_streams"]
+    frame["source"] = SOURCE
+    for column in LINEAGE_COLUMNS:
+        frame[column] = frame[f"{column}_spotify"].fillna(frame[f"{column}_apple"])
+    for column in ("spotify_streams", "apple_streams", "combined_streams"):
+        frame[column] = frame[column].astype("Int64")
+    return pa.Table.from_pandas(frame, preserve_index=False)
+
+
+def _bank_schema(staging: StagingReader) -> str:
+    return f"dk_bank_details_{_layout(staging)}"
+
+
+TABLES = [
+    CuratedTable("dk_bank_details", bank_details, schema_for=_bank_schema),
+    CuratedTable("earnings", earnings, partition=SOURCE),
+    CuratedTable("tidy_daily_streams", daily_streams, partition=SOURCE),
+]
+
+
+def main() -> None:
+    run_stage(__file__, lambda ctx: publish_curated(ctx, TABLES))
+
+
+if __name__ == "__main__":
+    main()
