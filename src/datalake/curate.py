@@ -58,11 +58,16 @@ class StagingReader:
 
         schema = self.schema(dataset)
         types = {c.name: schema.arrow_type(c) for c in schema.columns}
-        convert = pacsv.ConvertOptions(column_types=types, null_values=[""],
-                                       strings_can_be_null=False, quoted_strings_can_be_null=False)
+        convert = pacsv.ConvertOptions(
+            column_types=types,
+            null_values=[""],
+            strings_can_be_null=False,
+            quoted_strings_can_be_null=False,
+        )
         read = pacsv.ReadOptions(block_size=BLOCK_SIZE)
-        with pacsv.open_csv(self.path(dataset), read_options=read,
-                            convert_options=convert) as reader:
+        with pacsv.open_csv(
+            self.path(dataset), read_options=read, convert_options=convert
+        ) as reader:
             yield from reader
 
 
@@ -89,10 +94,14 @@ def publish_curated(ctx, tables: Sequence[CuratedTable]) -> int:
     prints = fingerprint(input_folder(ctx.lake, ctx.service, ctx.stage), ctx.script)
     reader, outputs = StagingReader(ctx), {}
     for table in tables:
-        schema = (load_schema(ctx.service_dir, table.schema_for(reader)) if table.schema_for
-                  else table_schema(ctx.service_dir, table.name))
-        result = publish(ctx.lake, schema, _batches(table.build(reader)), ctx.run_id,
-                         partition=table.partition)
+        schema = (
+            load_schema(ctx.service_dir, table.schema_for(reader))
+            if table.schema_for
+            else table_schema(ctx.service_dir, table.name)
+        )
+        result = publish(
+            ctx.lake, schema, _batches(table.build(reader)), ctx.run_id, partition=table.partition
+        )
         ctx.report.rows_out += result.rows
         rel = ctx.lake.relative(ctx.lake.curated / f"{table.name}.csv")
         outputs[rel] = "changed" if result.changed else "unchanged"

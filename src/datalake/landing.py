@@ -92,8 +92,10 @@ def _route(sample: Sample, formats: Sequence[Format], rejects) -> Format | str:
         if fmt.detect(sample):
             return fmt
     snippet = sample.first_line[:120]
-    return f"unknown layout: not a known {', '.join(sorted({f.dataset for f in formats}))} " \
-           f"file (first line: {snippet!r})"
+    return (
+        f"unknown layout: not a known {', '.join(sorted({f.dataset for f in formats}))} "
+        f"file (first line: {snippet!r})"
+    )
 
 
 def _convert(ctx, landing: Path, sha: str, fmt: Format) -> tuple[str, dict[str, Any]]:
@@ -108,8 +110,9 @@ def _convert(ctx, landing: Path, sha: str, fmt: Format) -> tuple[str, dict[str, 
 def _process(ctx, registry, landing: Path, sha: str, formats, rejects, outcome) -> None:
     size = landing.stat().st_size
     with open(landing, "rb") as handle:
-        sample = Sample(landing, handle.read(size if size <= WHOLE_FILE_SAMPLE else SAMPLE_BYTES),
-                        size)
+        sample = Sample(
+            landing, handle.read(size if size <= WHOLE_FILE_SAMPLE else SAMPLE_BYTES), size
+        )
     route = _route(sample, formats, rejects)
     if isinstance(route, str):
         return _quarantine(ctx, registry, landing, sha, route, outcome)
@@ -121,10 +124,19 @@ def _process(ctx, registry, landing: Path, sha: str, formats, rejects, outcome) 
         reason = f"could not parse as {route.name}: {type(error).__name__}: {error}"
         return _quarantine(ctx, registry, landing, sha, reason[:500], outcome)
     was_quarantined = (registry.entry(sha) or {}).get("status") == QUARANTINED
-    registry.record(sha, status=PROCESSED, format=route.name, dataset=route.dataset,
-                    landing_path=ctx.lake.relative(landing), outputs=[target],
-                    extracted_at=_extracted_at(landing), ingested_at=iso(utc_now()),
-                    run_id=ctx.run_id, meta=meta, reason=None)
+    registry.record(
+        sha,
+        status=PROCESSED,
+        format=route.name,
+        dataset=route.dataset,
+        landing_path=ctx.lake.relative(landing),
+        outputs=[target],
+        extracted_at=_extracted_at(landing),
+        ingested_at=iso(utc_now()),
+        run_id=ctx.run_id,
+        meta=meta,
+        reason=None,
+    )
     if was_quarantined:
         release(ctx.lake, ctx.service, sha, landing)
     ctx.report.rows_out += int(meta.get("rows", 0))
@@ -144,8 +156,11 @@ def _quarantine(ctx, registry, landing, sha, reason, outcome) -> None:
 def _retry_candidates(ctx, registry: Registry) -> dict[Path, str]:
     """Landing files of quarantined hashes, for --retry-quarantined."""
     wanted = set(registry.quarantined())
-    return {ctx.lake.root / rel: seen["sha256"] for rel, seen in registry.seen.items()
-            if seen["sha256"] in wanted and (ctx.lake.root / rel).exists()}
+    return {
+        ctx.lake.root / rel: seen["sha256"]
+        for rel, seen in registry.seen.items()
+        if seen["sha256"] in wanted and (ctx.lake.root / rel).exists()
+    }
 
 
 def ingest_landing(ctx, formats: Sequence[Format], rejects: Sequence = ()) -> int:
@@ -170,6 +185,11 @@ def ingest_landing(ctx, formats: Sequence[Format], rejects: Sequence = ()) -> in
             _process(ctx, registry, landing, sha, formats, rejects, outcome)
         registry.save()
         retry.pop(landing, None)
-    log.info("%s landing2raw: %d processed, %d duplicate(s), %d newly quarantined",
-             ctx.service, outcome.processed, outcome.duplicates, outcome.quarantined_new)
+    log.info(
+        "%s landing2raw: %d processed, %d duplicate(s), %d newly quarantined",
+        ctx.service,
+        outcome.processed,
+        outcome.duplicates,
+        outcome.quarantined_new,
+    )
     return EXIT_QUARANTINED if outcome.quarantined_new else EXIT_OK

@@ -46,8 +46,9 @@ class RedactingFormatter(logging.Formatter):
 
 def setup_logging(level: str = "INFO", log_file: Path | None = None) -> None:
     """Configure the root logger: stderr (and a file), UTC timestamps, secrets redacted."""
-    formatter = RedactingFormatter("%(asctime)sZ %(levelname)-7s %(name)s: %(message)s",
-                                   "%Y-%m-%dT%H:%M:%S")
+    formatter = RedactingFormatter(
+        "%(asctime)sZ %(levelname)-7s %(name)s: %(message)s", "%Y-%m-%dT%H:%M:%S"
+    )
     handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
     if log_file is not None:
         log_file.parent.mkdir(parents=True, exist_ok=True)

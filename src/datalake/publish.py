@@ -65,12 +65,22 @@ def table_lock(lake: Lake, name: str) -> FileLock:
 def temp_pair(lake: Lake, name: str) -> tuple[Path, Path]:
     """Temp paths for a new CSV and Parquet version of a table."""
     lake.curated.mkdir(parents=True, exist_ok=True)
-    return (temp_path_for(lake.curated / f"{name}.csv"),
-            temp_path_for(lake.curated / f"{name}.parquet"))
+    return (
+        temp_path_for(lake.curated / f"{name}.csv"),
+        temp_path_for(lake.curated / f"{name}.parquet"),
+    )
 
 
-def commit_files(lake: Lake, name: str, csv_temp: Path, parquet_temp: Path, run_id: str,
-                 rows: int | None = None, note: str = "", sha: str | None = None) -> None:
+def commit_files(
+    lake: Lake,
+    name: str,
+    csv_temp: Path,
+    parquet_temp: Path,
+    run_id: str,
+    rows: int | None = None,
+    note: str = "",
+    sha: str | None = None,
+) -> None:
     """Archive the current version (if any), then move the new files into place."""
     csv_path, parquet_path = lake.curated / f"{name}.csv", lake.curated / f"{name}.parquet"
     meta = current_meta(lake, name)
@@ -82,12 +92,22 @@ def commit_files(lake: Lake, name: str, csv_temp: Path, parquet_temp: Path, run_
         replace_atomically(parquet_temp, parquet_path)
     replace_atomically(csv_temp, csv_path)
     stat = FileStat.of(csv_path)
-    atomic_write_json(_manifest_path(lake, name), {
-        "table": name, "sha256": sha, "size": stat.size, "mtime_ns": stat.mtime_ns,
-        "rows": rows, "published_at": published_at.isoformat(), "run_id": run_id, "note": note,
-    })
-    log.info("published %s (%s rows)%s", name, "?" if rows is None else rows,
-             f": {note}" if note else "")
+    atomic_write_json(
+        _manifest_path(lake, name),
+        {
+            "table": name,
+            "sha256": sha,
+            "size": stat.size,
+            "mtime_ns": stat.mtime_ns,
+            "rows": rows,
+            "published_at": published_at.isoformat(),
+            "run_id": run_id,
+            "note": note,
+        },
+    )
+    log.info(
+        "published %s (%s rows)%s", name, "?" if rows is None else rows, f": {note}" if note else ""
+    )
 
 
 def _mtime(path: Path) -> datetime:
@@ -118,8 +138,12 @@ def _rows_of_source(lake: Lake, name: str, schema, column: str, source: str) -> 
     from datalake.tables import BLOCK_SIZE
 
     types = {c.name: schema.arrow_type(c) for c in schema.columns}
-    convert = pacsv.ConvertOptions(column_types=types, null_values=[""],
-                                   strings_can_be_null=False, quoted_strings_can_be_null=False)
+    convert = pacsv.ConvertOptions(
+        column_types=types,
+        null_values=[""],
+        strings_can_be_null=False,
+        quoted_strings_can_be_null=False,
+    )
     read = pacsv.ReadOptions(block_size=BLOCK_SIZE)
     path = lake.curated / f"{name}.csv"
     with pacsv.open_csv(path, read_options=read, convert_options=convert) as reader:
@@ -130,8 +154,9 @@ def _rows_of_source(lake: Lake, name: str, schema, column: str, source: str) -> 
 
 
 def _merged(lake: Lake, name: str, schema, batches: Iterable, partition: str, column: str):
-    sources = sorted(set(_existing_sources(lake, name, schema, column)) | {partition},
-                     key=_source_rank)
+    sources = sorted(
+        set(_existing_sources(lake, name, schema, column)) | {partition}, key=_source_rank
+    )
     for source in sources:
         if source == partition:
             yield from batches
@@ -139,23 +164,33 @@ def _merged(lake: Lake, name: str, schema, batches: Iterable, partition: str, co
             yield from _rows_of_source(lake, name, schema, column, source)
 
 
-def publish(lake: Lake, schema, batches: Iterable, run_id: str, partition: str | None = None,
-            partition_column: str = "source") -> PublishResult:
+def publish(
+    lake: Lake,
+    schema,
+    batches: Iterable,
+    run_id: str,
+    partition: str | None = None,
+    partition_column: str = "source",
+) -> PublishResult:
     """Publish a curated table (or one source partition of it); write only if content changed."""
     from datalake.tables import write_table
 
     name = schema.name
     with table_lock(lake, name):
-        stream = batches if partition is None else _merged(
-            lake, name, schema, batches, partition, partition_column)
+        stream = (
+            batches
+            if partition is None
+            else _merged(lake, name, schema, batches, partition, partition_column)
+        )
         csv_temp, parquet_temp = temp_pair(lake, name)
         try:
             result = write_table(stream, schema, csv_temp, parquet_temp)
             if result.csv_sha256 == _current_sha(lake, name):
                 log.info("%s unchanged (%d rows)", name, result.rows)
                 return PublishResult(name, False, result.rows)
-            commit_files(lake, name, csv_temp, parquet_temp, run_id, rows=result.rows,
-                         sha=result.csv_sha256)
+            commit_files(
+                lake, name, csv_temp, parquet_temp, run_id, rows=result.rows, sha=result.csv_sha256
+            )
             return PublishResult(name, True, result.rows)
         finally:
             for temp in (csv_temp, parquet_temp):

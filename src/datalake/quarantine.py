@@ -22,20 +22,39 @@ def _copy_name(sha256: str, landing: Path) -> str:
     return f"{sha256[:12]}_{landing.name}"
 
 
-def quarantine(lake: Lake, service: str, registry: Registry, landing: Path, sha256: str,
-               reason: str, run_id: str) -> Path:
+def quarantine(
+    lake: Lake,
+    service: str,
+    registry: Registry,
+    landing: Path,
+    sha256: str,
+    reason: str,
+    run_id: str,
+) -> Path:
     """Copy a landing file to quarantine with its reason and mark it in the registry."""
     folder = lake.quarantine(service)
     copy = folder / _copy_name(sha256, landing)
     with atomic_path(copy) as temp:
         shutil.copyfile(landing, temp)
-    atomic_write_json(copy.with_name(copy.name + ".reason.json"), {
-        "landing_file": lake.relative(landing), "sha256": sha256, "reason": reason,
-        "quarantined_at": iso(utc_now()), "run_id": run_id,
-        "what_to_do": "fix the file or the parser, then run the lake with --retry-quarantined",
-    })
-    registry.record(sha256, status=QUARANTINED, reason=reason, landing_path=lake.relative(landing),
-                    quarantined_at=iso(utc_now()), run_id=run_id)
+    atomic_write_json(
+        copy.with_name(copy.name + ".reason.json"),
+        {
+            "landing_file": lake.relative(landing),
+            "sha256": sha256,
+            "reason": reason,
+            "quarantined_at": iso(utc_now()),
+            "run_id": run_id,
+            "what_to_do": "fix the file or the parser, then run the lake with --retry-quarantined",
+        },
+    )
+    registry.record(
+        sha256,
+        status=QUARANTINED,
+        reason=reason,
+        landing_path=lake.relative(landing),
+        quarantined_at=iso(utc_now()),
+        run_id=run_id,
+    )
     log.warning("quarantined %s: %s", lake.relative(landing), reason)
     return copy
 

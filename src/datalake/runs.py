@@ -16,7 +16,14 @@ from typing import Any
 from datalake.atomic import atomic_write_text
 from datalake.paths import Lake, stamp
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_AUTH, EXIT_NOT_CONFIGURED, EXIT_QUARANTINED = 0, 1, 2, 3, 4, 5
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_AUTH, EXIT_NOT_CONFIGURED, EXIT_QUARANTINED = (
+    0,
+    1,
+    2,
+    3,
+    4,
+    5,
+)
 EXIT_LOCKED = 75
 EXIT_MEANING = {
     EXIT_OK: "ok",

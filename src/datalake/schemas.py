@@ -108,7 +108,8 @@ class TableSchema:
         import pyarrow as pa
 
         arrays = [
-            _cast(table.column(c.name), self.arrow_type(c)) if c.name in table.schema.names
+            _cast(table.column(c.name), self.arrow_type(c))
+            if c.name in table.schema.names
             else pa.nulls(table.num_rows, self.arrow_type(c))
             for c in self.columns
         ]
@@ -147,8 +148,9 @@ def _column_problems(column: Column, array) -> list[str]:
         bad = pc.invert(pc.fill_null(ok, True))
         if pc.any(bad).as_py():
             examples = pc.filter(array, bad).slice(0, 3).to_pylist()
-            problems.append(f"{column.name}: {pc.sum(bad).as_py()} value(s) not {column.kind}"
-                            f" (e.g. {examples})")
+            problems.append(
+                f"{column.name}: {pc.sum(bad).as_py()} value(s) not {column.kind} (e.g. {examples})"
+            )
     if column.enum is not None and is_text:
         outside = pc.invert(pc.or_kleene(empty, pc.is_in(array, pa.array(column.enum))))
         if pc.any(outside).as_py():

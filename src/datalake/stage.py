@@ -22,7 +22,9 @@ from datalake.paths import Lake, iso, utc_now
 from datalake.runs import EXIT_FAILED, EXIT_USAGE, ScriptReport, new_run_id
 from datalake.settings import SettingsError, get_settings
 
-_STAGE_RE = re.compile(r"^(?P<service>[a-z0-9]+)_(?P<stage>landing2raw|raw2staging|staging2curated)$")
+_STAGE_RE = re.compile(
+    r"^(?P<service>[a-z0-9]+)_(?P<stage>landing2raw|raw2staging|staging2curated)$"
+)
 log = logging.getLogger(__name__)
 
 
@@ -60,17 +62,23 @@ def identify(script: Path) -> tuple[str, str]:
 def _parser(stage: str, extra: Callable[[argparse.ArgumentParser], None] | None):
     parser = argparse.ArgumentParser(description=f"BEDROT Data Lake {stage} script")
     parser.add_argument("--run-id", default=os.environ.get("DATALAKE_RUN_ID") or None)
-    parser.add_argument("--retry-quarantined", action="store_true",
-                        help="re-run quarantined landing files through the parsers")
+    parser.add_argument(
+        "--retry-quarantined",
+        action="store_true",
+        help="re-run quarantined landing files through the parsers",
+    )
     parser.add_argument("--force", action="store_true", help="rebuild even if inputs are unchanged")
     if extra:
         extra(parser)
     return parser
 
 
-def run_stage(script: str | Path, body: Callable[[StageContext], int],
-              extra_args: Callable[[argparse.ArgumentParser], None] | None = None,
-              argv: list[str] | None = None) -> None:
+def run_stage(
+    script: str | Path,
+    body: Callable[[StageContext], int],
+    extra_args: Callable[[argparse.ArgumentParser], None] | None = None,
+    argv: list[str] | None = None,
+) -> None:
     """Run a stage body as a script: parse flags, log, call it, record, exit with its code."""
     from datalake.logs import setup_logging
 
@@ -84,8 +92,9 @@ def run_stage(script: str | Path, body: Callable[[StageContext], int],
         settings = get_settings()
         setup_logging(settings.log_level)
         lake = Lake(settings.root)
-        ctx = StageContext(lake, service, stage, script, run_id, report,
-                           args.retry_quarantined, args.force, args)
+        ctx = StageContext(
+            lake, service, stage, script, run_id, report, args.retry_quarantined, args.force, args
+        )
         code = body(ctx)
     except SettingsError as error:
         setup_logging()

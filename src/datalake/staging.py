@@ -44,10 +44,19 @@ def raw_files(ctx, dataset: str) -> list[RawFile]:
         for output in entry.get("outputs", []):
             path = ctx.lake.root / output
             if path.exists():
-                lineage = Lineage(entry["run_id"], entry["landing_path"], sha,
-                                  entry["extracted_at"])
-                found.append((entry["extracted_at"], entry["ingested_at"], output, path,
-                              lineage, entry.get("meta", {})))
+                lineage = Lineage(
+                    entry["run_id"], entry["landing_path"], sha, entry["extracted_at"]
+                )
+                found.append(
+                    (
+                        entry["extracted_at"],
+                        entry["ingested_at"],
+                        output,
+                        path,
+                        lineage,
+                        entry.get("meta", {}),
+                    )
+                )
     found.sort(key=lambda item: item[:3])
     return [RawFile(p, lin, meta, i) for i, (*_, p, lin, meta) in enumerate(found)]
 

@@ -61,8 +61,11 @@ def pending_landing(lake: Lake, service: str) -> list[Path]:
     if not landing.exists():
         return []
     registry = Registry.for_service(lake.raw(service))
-    return [p for p in _visible_files(landing)
-            if not registry.known_unchanged(lake.relative(p), FileStat.of(p))]
+    return [
+        p
+        for p in _visible_files(landing)
+        if not registry.known_unchanged(lake.relative(p), FileStat.of(p))
+    ]
 
 
 def is_up_to_date(lake: Lake, service: str, stage: str, script: Path) -> bool:

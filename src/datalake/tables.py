@@ -70,16 +70,24 @@ def read_csv_typed(path: Path, schema) -> pa.Table:
     """A zone CSV written by `write_table`, typed by its TableSchema (empty cell = null)."""
     types = {c.name: schema.arrow_type(c) for c in schema.columns}
     convert = pacsv.ConvertOptions(
-        column_types=types, null_values=[""], strings_can_be_null=False,
+        column_types=types,
+        null_values=[""],
+        strings_can_be_null=False,
         quoted_strings_can_be_null=False,
     )
     table = pacsv.read_csv(path, convert_options=convert)
     return table.select([n for n in schema.names if n in table.schema.names])
 
 
-def standardize_delimited(src: Path, dst: Path, schema, delimiter: str = ",", quoted: bool = True,
-                          encodings: tuple[str, ...] = ("utf-8", "latin-1"),
-                          on_batch=None) -> dict:
+def standardize_delimited(
+    src: Path,
+    dst: Path,
+    schema,
+    delimiter: str = ",",
+    quoted: bool = True,
+    encodings: tuple[str, ...] = ("utf-8", "latin-1"),
+    on_batch=None,
+) -> dict:
     """Stream a delimited export into a UTF-8, LF, quoted CSV of its own columns and text.
 
     Every batch is validated column-wise against `schema` (SchemaError names the problem). The
@@ -112,7 +120,9 @@ def _standardize(src, dst, schema, delimiter, quoted, encoding, on_batch) -> dic
             if problems:
                 from datalake.schemas import SchemaError
 
-                raise SchemaError(f"rows {rows + 1}-{rows + batch.num_rows}: " + "; ".join(problems))
+                raise SchemaError(
+                    f"rows {rows + 1}-{rows + batch.num_rows}: " + "; ".join(problems)
+                )
             if on_batch is not None:
                 on_batch(batch)
             writer.write_batch(batch)
@@ -139,8 +149,9 @@ def plain_decimal_text(array):
     scientific = pc.fill_null(pc.match_substring_regex(array, "[eE]"), False)
     if not pc.any(scientific).as_py():
         return array
-    fixed = [format(Decimal(v), "f") if v and ("e" in v or "E" in v) else v
-             for v in array.to_pylist()]
+    fixed = [
+        format(Decimal(v), "f") if v and ("e" in v or "E" in v) else v for v in array.to_pylist()
+    ]
     return pa.array(fixed, pa.string())
 
 

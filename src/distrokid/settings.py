@@ -1,14 +1,36 @@
 """DistroKid constants: statement layouts, column names, stats page markers."""
 
 BANK_13 = (
-    "Reporting Date", "Sale Month", "Store", "Artist", "Title", "ISRC", "UPC", "Quantity",
-    "Team Percentage", "Song/Album", "Country of Sale", "Songwriter Royalties Withheld",
+    "Reporting Date",
+    "Sale Month",
+    "Store",
+    "Artist",
+    "Title",
+    "ISRC",
+    "UPC",
+    "Quantity",
+    "Team Percentage",
+    "Song/Album",
+    "Country of Sale",
+    "Songwriter Royalties Withheld",
     "Earnings (USD)",
 )
 BANK_15 = (
-    "Date Inserted", "Reporting Date", "Sale Month", "Store", "Artist", "Title", "ISRC", "UPC",
-    "Quantity", "Team Percentage", "Source Type", "Country of Sale",
-    "Songwriter Royalties Withheld (USD)", "Earnings (USD)", "Recoup (USD)",
+    "Date Inserted",
+    "Reporting Date",
+    "Sale Month",
+    "Store",
+    "Artist",
+    "Title",
+    "ISRC",
+    "UPC",
+    "Quantity",
+    "Team Percentage",
+    "Source Type",
+    "Country of Sale",
+    "Songwriter Royalties Withheld (USD)",
+    "Earnings (USD)",
+    "Recoup (USD)",
 )
 # Export column -> staging column (both layouts map onto one staging table).
 STAGING_NAMES = {

@@ -102,8 +102,11 @@ def _stats(parse):
         points = parse(src.read_text("utf-8", errors="replace"))
         if not points:
             raise Rejected("stats page has an empty daily chart")
-        return {"rows": write_records(dst, ["date", "streams"], points),
-                "first_date": min(p[0] for p in points), "last_date": max(p[0] for p in points)}
+        return {
+            "rows": write_records(dst, ["date", "streams"], points),
+            "first_date": min(p[0] for p in points),
+            "last_date": max(p[0] for p in points),
+        }
 
     return convert
 
@@ -111,24 +114,45 @@ def _stats(parse):
 def login_page(sample: Sample) -> str | None:
     """A sign-in page saved instead of stats (the session had expired)."""
     text = sample.text
-    if any(m in text for m in LOGIN_MARKERS) and "chartData" not in text \
-            and "AmCharts" not in text:
-        return "not a stats page: login required (the DistroKid session had expired; " \
-               "log in again, then re-run the extractor)"
+    if any(m in text for m in LOGIN_MARKERS) and "chartData" not in text and "AmCharts" not in text:
+        return (
+            "not a stats page: login required (the DistroKid session had expired; "
+            "log in again, then re-run the extractor)"
+        )
     return None
 
 
 FORMATS = [
-    Format("bank_details_tsv13", "bank_details", lambda s: _header(s, "\t") == BANK_13,
-           _statement(13, "\t", False)),
-    Format("bank_details_csv15", "bank_details", lambda s: _header(s, ",") == BANK_15,
-           _statement(15, ",", True)),
-    Format("bank_details_xlsx", "bank_details",
-           lambda s: s.head.startswith(b"PK\x03\x04") and b"xl/" in s.head, _xlsx_statement),
-    Format("spotify_stats_page", "spotify_streams", lambda s: bool(_SPOTIFY_RE.search(s.text)),
-           _stats(parse_spotify_page)),
-    Format("apple_stats_page", "apple_streams", lambda s: bool(_APPLE_RE.search(s.text)),
-           _stats(parse_apple_page)),
+    Format(
+        "bank_details_tsv13",
+        "bank_details",
+        lambda s: _header(s, "\t") == BANK_13,
+        _statement(13, "\t", False),
+    ),
+    Format(
+        "bank_details_csv15",
+        "bank_details",
+        lambda s: _header(s, ",") == BANK_15,
+        _statement(15, ",", True),
+    ),
+    Format(
+        "bank_details_xlsx",
+        "bank_details",
+        lambda s: s.head.startswith(b"PK\x03\x04") and b"xl/" in s.head,
+        _xlsx_statement,
+    ),
+    Format(
+        "spotify_stats_page",
+        "spotify_streams",
+        lambda s: bool(_SPOTIFY_RE.search(s.text)),
+        _stats(parse_spotify_page),
+    ),
+    Format(
+        "apple_stats_page",
+        "apple_streams",
+        lambda s: bool(_APPLE_RE.search(s.text)),
+        _stats(parse_apple_page),
+    ),
 ]
 
 

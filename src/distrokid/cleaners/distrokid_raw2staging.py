@@ -36,11 +36,13 @@ def bank_details(files: list[RawFile]) -> Iterator:
     first = 1
     for batch in iter_csv_text(statement.path):
         columns = {STAGING_NAMES[name]: batch.column(name) for name in LAYOUTS[layout]}
-        table = pa.table({
-            "line_number": pa.array(range(first, first + batch.num_rows), pa.int64()),
-            "statement_layout": pa.repeat(pa.scalar(layout, pa.int64()), batch.num_rows),
-            **columns,
-        })
+        table = pa.table(
+            {
+                "line_number": pa.array(range(first, first + batch.num_rows), pa.int64()),
+                "statement_layout": pa.repeat(pa.scalar(layout, pa.int64()), batch.num_rows),
+                **columns,
+            }
+        )
         first += batch.num_rows
         yield add_lineage(table, statement.lineage)
 

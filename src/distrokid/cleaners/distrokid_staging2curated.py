@@ -25,7 +25,9 @@ def _layout(staging: StagingReader) -> int:
     options = pacsv.ReadOptions(block_size=1 << 16)
     with pacsv.open_csv(path, read_options=options) as reader:
         first = next(iter(reader), None)
-    return 15 if first is None or first.num_rows == 0 else first.column("statement_layout")[0].as_py()
+    return (
+        15 if first is None or first.num_rows == 0 else first.column("statement_layout")[0].as_py()
+    )
 
 
 def bank_details(staging: StagingReader):
@@ -45,14 +47,30 @@ def earnings(staging: StagingReader):
     for batch in staging.batches("bank_details"):
         sha = batch.column("_source_sha256")
         line = pc.cast(batch.column("line_number"), pa.string())
-        yield pa.table({
-            "source": pa.repeat(pa.scalar(SOURCE), batch.num_rows),
-            **{n: batch.column(n) for n in ("reporting_date", "sale_month", "store", "artist",
-                                             "title", "isrc", "upc", "country", "quantity")},
-            "earnings_usd": plain_decimal_text(batch.column("earnings_usd")),
-            "line_id": pc.binary_join_element_wise(pc.utf8_slice_codeunits(sha, 0, 12), line, ":"),
-            **{n: batch.column(n) for n in LINEAGE_COLUMNS},
-        })
+        yield pa.table(
+            {
+                "source": pa.repeat(pa.scalar(SOURCE), batch.num_rows),
+                **{
+                    n: batch.column(n)
+                    for n in (
+                        "reporting_date",
+                        "sale_month",
+                        "store",
+                        "artist",
+                        "title",
+                        "isrc",
+                        "upc",
+                        "country",
+                        "quantity",
+                    )
+                },
+                "earnings_usd": plain_decimal_text(batch.column("earnings_usd")),
+                "line_id": pc.binary_join_element_wise(
+                    pc.utf8_slice_codeunits(sha, 0, 12), line, ":"
+                ),
+                **{n: batch.column(n) for n in LINEAGE_COLUMNS},
+            }
+        )
 
 
 def daily_streams(staging: StagingReader):
@@ -62,8 +80,9 @@ def daily_streams(staging: StagingReader):
     spotify = staging.table("spotify_streams").to_pandas()
     apple = staging.table("apple_streams").to_pandas()
     both = spotify.merge(apple, on="date", how="outer", suffixes=("_spotify", "_apple"))
-    frame = both.rename(columns={"streams_spotify": "spotify_streams",
-                                 "streams_apple": "apple_streams"}).sort_values("date")
+    frame = both.rename(
+        columns={"streams_spotify": "spotify_streams", "streams_apple": "apple_streams"}
+    ).sort_values("date")
     frame["combined_streams"] = frame["spotify_streams"] + frame["apple_streams"]
     frame["source"] = SOURCE
     for column in LINEAGE_COLUMNS:

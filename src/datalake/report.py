@@ -1,0 +1,86 @@
+"""Run reports: `_runs/<run_id>/run.json` and a self-contained `report.html`.
+
+The HTML has no external assets: a table of every script (status, exit code, duration, files and
+rows), the quarantined files with their reasons, and the exact command for any platform that
+needs a new login. `_runs/latest.html` and `_runs/latest.json` always show the newest run.
+"""
+
+from __future__ import annotations
+
+import json
+from html import escape
+
+from datalake.atomic import atomic_write_text
+from datalake.logs import redact
+from datalake.paths import Lake
+
+_STYLE = """body{font:14px system-ui,sans-serif;margin:2em;color:#222}
+table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:4px 8px;text-align:left}
+.ok{background:#e6f4ea}.warn{background:#fff4d6}.bad{background:#fde7e7}.skip{background:#eee}
+code{background:#f4f4f4;padding:1px 4px}"""
+
+
+def _css(row: dict) -> str:
+    code = row.get("exit_code")
+    if row["status"].startswith("skipped") or code == 4:
+        return "skip"
+    return {0: "ok", 5: "warn", None: "skip"}.get(code, "bad")
+
+
+def _row(row: dict) -> str:
+    details = row.get("details") or {}
+    cells = [
+        row["service"],
+        row["stage"],
+        row["script"],
+        row["status"],
+        "" if row.get("exit_code") is None else str(row["exit_code"]),
+        f"{row.get('duration_s', 0):.1f}s",
+        str(details.get("files_in", "")),
+        str(details.get("rows_out", "")),
+        row.get("log", ""),
+    ]
+    return f'<tr class="{_css(row)}">' + "".join(f"<td>{escape(c)}</td>" for c in cells) + "</tr>"
+
+
+def render_html(record: dict) -> str:
+    """The HTML run report for a run record."""
+    rows = "\n".join(_row(r) for r in record["scripts"])
+    quarantined = [
+        (r["service"], q)
+        for r in record["scripts"]
+        for q in (r.get("details") or {}).get("quarantined", [])
+    ]
+    logins = "".join(
+        f"<li>{escape(x['service'])}: log in again with <code>{escape(x['command'])}</code></li>"
+        for x in record["login_needed"]
+    )
+    quarantine_items = "".join(
+        f"<li><code>{escape(q['file'])}</code>: {escape(q['reason'])}</li>" for _, q in quarantined
+    )
+    warnings = "".join(f"<li>{escape(w)}</li>" for w in record["warnings"])
+    return f"""<!doctype html><html><head><meta charset="utf-8">
+<title>BEDROT Data Lake run {escape(record["run_id"])}</title><style>{_STYLE}</style></head><body>
+<h1>Run {escape(record["run_id"])}: exit {record["exit_code"]}
+({escape(record["exit_meaning"])})</h1>
+<p>{escape(record["started_at"])} to {escape(record["finished_at"])}, lake
+<code>{escape(record["lake_root"])}</code></p>
+{f"<h2>Log in again</h2><ul>{logins}</ul>" if logins else ""}
+{f"<h2>Quarantined input</h2><ul>{quarantine_items}</ul>" if quarantine_items else ""}
+<h2>Scripts</h2><table><tr><th>service</th><th>stage</th><th>script</th><th>status</th>
+<th>exit</th><th>time</th><th>files in</th><th>rows out</th><th>log</th></tr>
+{rows}</table>
+{f"<h2>Warnings</h2><ul>{warnings}</ul>" if warnings else ""}
+</body></html>
+"""
+
+
+def write_reports(lake: Lake, run_id: str, record: dict) -> None:
+    """Write run.json and report.html for a run, and the `latest` copies."""
+    text = redact(json.dumps(record, indent=1, default=str)) + "\n"
+    html = redact(render_html(record))
+    folder = lake.run_dir(run_id)
+    atomic_write_text(folder / "run.json", text)
+    atomic_write_text(folder / "report.html", html)
+    atomic_write_text(lake.runs / "latest.json", text)
+    atomic_write_text(lake.runs / "latest.html", html)

@@ -1,0 +1,316 @@
+"""The master runner: every discovered script, in zone order, one process each.
+
+Stages run in order (extract, landing2raw, raw2staging, staging2curated); within a stage,
+services run in parallel. Each script runs in its own process with a timeout; extractors are
+retried on failure with exponential backoff; a failed cleaner skips that service's later
+cleaners; a cleaner whose inputs have not changed is not started at all. The run holds the lake
+lock, writes `_runs/<run_id>/run.json`, `report.html` and `run.log`, and exits with the worst
+code seen (1 over 3 over 5 over 0; 75 if another run holds the lock).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from datalake.discovery import STAGES, Script, discover
+from datalake.paths import CODE_ROOT, Lake, iso, utc_now
+from datalake.runs import (
+    EXIT_AUTH,
+    EXIT_FAILED,
+    EXIT_LOCKED,
+    EXIT_MEANING,
+    EXIT_NOT_CONFIGURED,
+    EXIT_OK,
+    EXIT_USAGE,
+    new_run_id,
+    read_script_reports,
+    worst_exit,
+)
+from datalake.settings import REPO_ROOT, Settings, SettingsError, get_settings
+
+log = logging.getLogger("datalake.runner")
+TIMEOUT_EXIT = 124
+
+
+@dataclass
+class Outcome:
+    """What happened to one script in this run."""
+
+    service: str
+    stage: str
+    script: str
+    status: str
+    exit_code: int | None = None
+    duration_s: float = 0.0
+    attempts: int = 0
+    log: str = ""
+    details: dict = field(default_factory=dict)
+
+
+def _parse(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="run_datalake", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--skip-extractors", action="store_true", help="run cleaners only")
+    parser.add_argument(
+        "--service",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="only this service (repeatable)",
+    )
+    parser.add_argument(
+        "--stage", action="append", default=[], choices=STAGES, help="only this stage (repeatable)"
+    )
+    parser.add_argument("--dry-run", action="store_true", help="print the plan, run nothing")
+    parser.add_argument(
+        "--retry-quarantined",
+        action="store_true",
+        help="re-run quarantined landing files through the parsers",
+    )
+    parser.add_argument("--force", action="store_true", help="rebuild even if inputs are unchanged")
+    parser.add_argument("--no-progress", action="store_true", help="plain log lines only")
+    return parser.parse_args(argv)
+
+
+def _plan(args, scripts: list[Script]) -> list[Script]:
+    known = {s.service for s in scripts}
+    unknown = [s for s in args.service if s not in known]
+    if unknown:
+        raise SettingsError(
+            f"--service: unknown service(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}"
+        )
+    return [
+        s
+        for s in scripts
+        if (not args.service or s.service in args.service)
+        and (not args.stage or s.stage in args.stage)
+        and not (args.skip_extractors and s.is_extractor)
+    ]
+
+
+def _kill(process: subprocess.Popen) -> None:
+    try:
+        if sys.platform == "win32":
+            process.kill()
+        else:
+            os.killpg(process.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+    process.wait()
+
+
+def _run_process(script: Script, args, run_id: str, timeout: int, log_path: Path) -> int:
+    command = [sys.executable, str(script.path), "--run-id", run_id]
+    if args.retry_quarantined and script.stage == "landing2raw":
+        command.append("--retry-quarantined")
+    if args.force and not script.is_extractor:
+        command.append("--force")
+    env = {**os.environ, "DATALAKE_RUN_ID": run_id, "PYTHONUNBUFFERED": "1"}
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(log_path, "ab") as out:
+        process = subprocess.Popen(
+            command,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env=env,
+            cwd=REPO_ROOT,
+            start_new_session=sys.platform != "win32",
+        )
+        try:
+            return process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            _kill(process)
+            out.write(f"\n[runner] killed after {timeout}s timeout\n".encode())
+            return TIMEOUT_EXIT
+
+
+def _run_one(script: Script, args, lake: Lake, settings: Settings, run_id: str) -> Outcome:
+    from datalake.state import is_up_to_date
+
+    outcome = Outcome(script.service, script.stage, script.path.name, "ok")
+    started = time.monotonic()
+    if (
+        not script.is_extractor
+        and not args.force
+        and not (args.retry_quarantined and script.stage == "landing2raw")
+        and is_up_to_date(lake, script.service, script.stage, script.path)
+    ):
+        outcome.status, outcome.exit_code = "up to date", EXIT_OK
+        return outcome
+    log_path = lake.run_dir(run_id) / "logs" / f"{script.name}.log"
+    outcome.log = lake.relative(log_path)
+    timeout = settings.extractor_timeout if script.is_extractor else settings.script_timeout
+    attempts = 1 + (settings.extractor_retries if script.is_extractor else 0)
+    for attempt in range(1, attempts + 1):
+        outcome.attempts = attempt
+        code = _run_process(script, args, run_id, timeout, log_path)
+        if code not in (EXIT_FAILED, TIMEOUT_EXIT) or attempt == attempts:
+            break
+        delay = settings.retry_backoff * 2 ** (attempt - 1) * random.uniform(0.8, 1.2)
+        log.warning(
+            "%s failed (exit %s), retry %d/%d in %.0fs",
+            script.name,
+            code,
+            attempt,
+            attempts - 1,
+            delay,
+        )
+        time.sleep(delay)
+    outcome.exit_code, outcome.duration_s = code, round(time.monotonic() - started, 3)
+    outcome.status = (
+        "timed out" if code == TIMEOUT_EXIT else EXIT_MEANING.get(code, f"crashed (exit {code})")
+    )
+    return outcome
+
+
+def _skipped(script: Script, why: str) -> Outcome:
+    return Outcome(script.service, script.stage, script.path.name, f"skipped: {why}")
+
+
+def _login_command(outcome: Outcome) -> str:
+    rel = Path("src") / outcome.service / "extractors" / outcome.script
+    return f"python {rel.as_posix()} --login"
+
+
+def execute(
+    args, lake: Lake, settings: Settings, plan: list[Script], run_id: str, progress
+) -> list[Outcome]:
+    """Run the plan stage by stage; services in parallel within a stage."""
+    outcomes: list[Outcome] = []
+    blocked: set[str] = set()
+    with ThreadPoolExecutor(max_workers=settings.workers) as pool:
+        for stage in STAGES:
+            batch = [s for s in plan if s.stage == stage]
+            ready = [s for s in batch if s.is_extractor or s.service not in blocked]
+            outcomes += [
+                _skipped(s, "an earlier cleaner of this service failed")
+                for s in batch
+                if s not in ready
+            ]
+            futures = {s: pool.submit(_run_one, s, args, lake, settings, run_id) for s in ready}
+            for script, future in futures.items():
+                outcome = future.result()
+                outcomes.append(outcome)
+                progress(outcome)
+                if not script.is_extractor and outcome.exit_code not in (EXIT_OK, 5):
+                    blocked.add(script.service)
+    return outcomes
+
+
+def _finish(lake: Lake, run_id: str, args, outcomes, warnings, started) -> int:
+    from datalake.report import write_reports
+
+    details = read_script_reports(lake, run_id)
+    for outcome in outcomes:
+        key = f"{outcome.service}.{outcome.stage}"
+        outcome.details = details.get(key, {}) if outcome.log else {}
+    codes = [o.exit_code for o in outcomes if o.exit_code not in (None, EXIT_NOT_CONFIGURED)]
+    code = worst_exit(codes)
+    record = {
+        "run_id": run_id,
+        "started_at": iso(started),
+        "finished_at": iso(utc_now()),
+        "exit_code": code,
+        "exit_meaning": EXIT_MEANING[code],
+        "lake_root": str(lake.root),
+        "flags": {k: v for k, v in vars(args).items() if v},
+        "warnings": warnings,
+        "login_needed": [
+            {"service": o.service, "command": _login_command(o)}
+            for o in outcomes
+            if o.exit_code == EXIT_AUTH
+        ],
+        "scripts": [asdict(o) for o in outcomes],
+    }
+    write_reports(lake, run_id, record)
+    return code
+
+
+def _progress_printer(total: int, interactive: bool):
+    done = [0]
+
+    def show(outcome: Outcome) -> None:
+        done[0] += 1
+        took = f" ({outcome.duration_s:.1f}s)" if outcome.duration_s else ""
+        line = f"[{done[0]}/{total}] {outcome.service} {outcome.stage}: {outcome.status}{took}"
+        if interactive:
+            from rich.console import Console
+
+            style = (
+                "green"
+                if outcome.exit_code in (0, None)
+                else "yellow"
+                if outcome.exit_code in (4, 5)
+                else "red"
+            )
+            Console(stderr=True).print(line, style=style, highlight=False)
+        else:
+            log.info("%s", line)
+
+    return show
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of `cronjob/run_datalake.py` and the `datalake-run` command."""
+    from datalake.locks import LakeLock, LakeLocked
+    from datalake.logs import setup_logging
+
+    args = _parse(argv)
+    setup_logging()
+    try:
+        settings = get_settings()
+        setup_logging(settings.log_level)
+        scripts, warnings = discover(Path(os.environ.get("DATALAKE_CODE_ROOT") or CODE_ROOT))
+        plan = _plan(args, scripts)
+    except SettingsError as error:
+        log.error("configuration error: %s", error)
+        return EXIT_USAGE
+    for warning in warnings:
+        log.warning("%s", warning)
+    if args.dry_run:
+        for step in plan:
+            sys.stdout.write(f"{step.stage:16} {step.service:12} {step.path}\n")
+        return EXIT_OK
+    lake, run_id, started = Lake(settings.root), new_run_id(), utc_now()
+    lake.ensure()
+    lock = LakeLock(lake)
+    try:
+        lock.acquire(run_id)
+    except LakeLocked as error:
+        log.error("%s", error)
+        return EXIT_LOCKED
+    try:
+        setup_logging(settings.log_level, lake.run_dir(run_id) / "run.log")
+        from datalake.atomic import sweep_stale_temps
+
+        for zone in ("landing", "raw", "staging", "curated", "archive"):
+            sweep_stale_temps(lake.zone(zone))
+        log.info("run %s: %d script(s) in %s", run_id, len(plan), lake.root)
+        interactive = sys.stderr.isatty() and not args.no_progress and not os.environ.get("CI")
+        outcomes = execute(
+            args, lake, settings, plan, run_id, _progress_printer(len(plan), interactive)
+        )
+        code = _finish(lake, run_id, args, outcomes, warnings, started)
+        log.info(
+            "run %s finished: exit %d (%s); report: %s",
+            run_id,
+            code,
+            EXIT_MEANING[code],
+            lake.run_dir(run_id) / "report.html",
+        )
+        return code
+    finally:
+        lock.release()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

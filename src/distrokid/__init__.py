@@ -1,0 +1,1 @@
+"""DistroKid service: extractors, cleaners, schemas and synthetic samples."""
