@@ -18,8 +18,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from datalake.extract import AuthRequired, NotConfigured
 from datalake.paths import Lake, iso, utc_now
-from datalake.runs import EXIT_FAILED, EXIT_USAGE, ScriptReport, new_run_id
+from datalake.runs import (
+    EXIT_AUTH,
+    EXIT_FAILED,
+    EXIT_NOT_CONFIGURED,
+    EXIT_USAGE,
+    ScriptReport,
+    new_run_id,
+)
 from datalake.settings import SettingsError, get_settings
 
 _STAGE_RE = re.compile(
@@ -100,6 +108,12 @@ def run_stage(
         setup_logging()
         log.error("configuration error: %s", error)
         report.message, code = str(error), EXIT_USAGE
+    except NotConfigured as error:
+        log.info("%s not configured, skipped: %s", service, error)
+        report.message, code = str(error), EXIT_NOT_CONFIGURED
+    except AuthRequired as error:
+        log.error("%s: %s", service, error)
+        report.message, code = str(error), EXIT_AUTH
     except Exception as error:  # a crash is reported as a failure, with its traceback in the log
         log.exception("%s %s failed", service, stage)
         report.message, code = f"{type(error).__name__}: {error}", EXIT_FAILED
