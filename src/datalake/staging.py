@@ -85,7 +85,8 @@ def build_staging(ctx, datasets: dict[str, Callable[[list[RawFile]], Any]]) -> i
         target = ctx.lake.staging(ctx.service) / f"{dataset}.csv"
         rel = ctx.lake.relative(target)
         with atomic_path(target) as temp:
-            result = write_table(_batches(builder(files)), schema, temp)
+            batches = _batches(builder(files)) if files else []  # no input: header only
+            result = write_table(batches, schema, temp)
             if target.exists() and previous.get(rel) == result.csv_sha256:
                 temp.unlink()  # same content: keep the file (and its mtime) as it is
         outputs[rel] = result.csv_sha256

@@ -1,0 +1,93 @@
+"""Shared test helpers: a lake per test, running scripts and the runner as real processes."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from datalake.paths import Lake
+from datalake.runs import ScriptReport
+from datalake.stage import StageContext
+
+REPO = Path(__file__).resolve().parents[1]
+RUNNER = REPO / "cronjob" / "run_datalake.py"
+DK_CLEANERS = REPO / "src" / "distrokid" / "cleaners"
+SECRET_ENV_PREFIXES = (
+    "DK_",
+    "TOOLOST_",
+    "META_",
+    "SPOTIFY_",
+    "TIKTOK_",
+    "LINKTREE_",
+    "YOUTUBE_",
+    "GOOGLE_",
+    "MAILCHIMP_",
+    "DATALAKE_",
+)
+
+
+def clean_env(root: Path, **extra: str) -> dict[str, str]:
+    """The environment of a script run against a test lake (no real settings leak in)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(SECRET_ENV_PREFIXES)}
+    env.update(
+        DATALAKE_ROOT=str(root),
+        DATALAKE_ENV_FILE=str(root / "no.env"),
+        DATALAKE_EXTRACTOR_RETRIES="0",
+        DATALAKE_RETRY_BACKOFF_SECONDS="0",
+    )
+    env.update(extra)
+    return env
+
+
+def run(args: list[str], root: Path, timeout: float = 300, **extra: str):
+    """Run a Python script (a stage or the runner) against the lake at `root`."""
+    return subprocess.run(
+        [sys.executable, *map(str, args)],
+        env=clean_env(root, **extra),
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def run_runner(root: Path, *flags: str, **extra: str):
+    return run([RUNNER, *flags], root, **extra)
+
+
+def snapshot(folder: Path) -> dict[str, bytes]:
+    """Every file under a folder with its bytes (relative paths)."""
+    return {
+        p.relative_to(folder).as_posix(): p.read_bytes()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
+
+
+def make_ctx(root: Path, service: str, stage: str, **flags) -> StageContext:
+    """A StageContext for calling a stage body in-process."""
+    script = REPO / "src" / service / "cleaners" / f"{service}_{stage}.py"
+    lake = Lake(root)
+    report = ScriptReport(service, stage, script.name, "test-run")
+    return StageContext(lake, service, stage, script, "test-run", report, **flags)
+
+
+@pytest.fixture
+def lake_root(tmp_path: Path) -> Path:
+    root = tmp_path / "lake"
+    Lake(root).ensure()
+    return root
+
+
+@pytest.fixture
+def sample_lake(lake_root: Path) -> Path:
+    """A lake whose landing zone holds the DistroKid sample files."""
+    from distrokid.samples import write_sample_landing
+
+    write_sample_landing(lake_root / "landing", datetime(2026, 11, 20, 6, 0, tzinfo=UTC))
+    return lake_root

@@ -1,0 +1,378 @@
+"""Shared machinery: registry and dedup, atomic writes, archive and restore, lock, exit codes,
+discovery, schemas."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pyarrow as pa
+import pytest
+from conftest import REPO, make_ctx, run_runner
+
+from datalake import landing as landing_module
+from datalake.archive import list_versions, restore
+from datalake.atomic import atomic_path, atomic_write_text, sweep_stale_temps
+from datalake.discovery import discover
+from datalake.locks import LakeLock
+from datalake.paths import Lake
+from datalake.publish import publish
+from datalake.registry import Registry
+from datalake.runs import worst_exit
+from datalake.schemas import SchemaError, TableSchema
+from distrokid.cleaners.distrokid_landing2raw import FORMATS, login_page
+from distrokid.samples import write_bank_details
+
+
+def _ingest(root: Path, **flags) -> int:
+    ctx = make_ctx(root, "distrokid", "landing2raw", **flags)
+    return landing_module.ingest_landing(ctx, FORMATS, rejects=[login_page])
+
+
+# --- registry and dedup ---------------------------------------------------------------------
+
+
+def test_same_bytes_under_another_name_are_processed_once(lake_root):
+    landing = lake_root / "landing" / "distrokid"
+    write_bank_details(landing / "bank_details" / "statement_20261101T000000Z.csv", 20)
+    (landing / "copy_dropped_by_hand.csv").write_bytes(
+        (landing / "bank_details" / "statement_20261101T000000Z.csv").read_bytes()
+    )
+    assert _ingest(lake_root) == 0
+    raw_files = list((lake_root / "raw" / "distrokid" / "bank_details").glob("*.csv"))
+    assert len(raw_files) == 1
+    registry = Registry.for_service(lake_root / "raw" / "distrokid")
+    assert len(registry.files) == 1 and len(registry.seen) == 2
+    entry = next(iter(registry.files.values()))
+    assert entry["status"] == "processed" and entry["meta"]["rows"] == 20
+
+
+def test_unchanged_landing_file_is_not_hashed_again(lake_root, monkeypatch):
+    landing = lake_root / "landing" / "distrokid" / "bank_details"
+    write_bank_details(landing / "statement_20261101T000000Z.csv", 10)
+    assert _ingest(lake_root) == 0
+    calls = []
+    monkeypatch.setattr(landing_module, "sha256_file", lambda p: calls.append(p) or "x")
+    assert _ingest(lake_root) == 0
+    assert calls == []
+    os.utime(landing / "statement_20261101T000000Z.csv")  # touched: must be hashed again
+    monkeypatch.undo()
+    assert _ingest(lake_root) == 0
+    assert len(list((lake_root / "raw" / "distrokid" / "bank_details").glob("*.csv"))) == 1
+
+
+def test_registry_is_valid_json_after_every_file(lake_root):
+    landing = lake_root / "landing" / "distrokid" / "bank_details"
+    for n in range(3):
+        write_bank_details(landing / f"s{n}_20261101T00000{n}Z.csv", 5, seed=n + 1)
+    _ingest(lake_root)
+    data = json.loads((lake_root / "raw" / "distrokid" / "_hashes.json").read_text())
+    assert {e["status"] for e in data["files"].values()} == {"processed"}
+    assert len(data["files"]) == 3
+
+
+# --- atomic writes --------------------------------------------------------------------------
+
+
+def test_crash_mid_write_leaves_old_file_and_no_partial_file(tmp_path):
+    target = tmp_path / "table.csv"
+    atomic_write_text(target, "old contents\n")
+    writer = textwrap.dedent(f"""
+        import os, signal
+        from pathlib import Path
+        from datalake.atomic import atomic_path
+        with atomic_path(Path({str(target)!r})) as temp:
+            with open(temp, "w") as handle:
+                handle.write("new partial contents" * 1000)
+                handle.flush()
+                os.kill(os.getpid(), signal.SIGKILL)
+    """)
+    result = subprocess.run([sys.executable, "-c", writer], capture_output=True)
+    assert result.returncode == -signal.SIGKILL
+    assert target.read_text() == "old contents\n"
+    visible = [p.name for p in tmp_path.iterdir() if not p.name.startswith(".")]
+    assert visible == ["table.csv"]
+    leftovers = sweep_stale_temps(tmp_path)
+    assert len(leftovers) == 1 and not any(tmp_path.glob(".*"))
+
+
+def test_exception_inside_atomic_path_removes_temp_and_keeps_target(tmp_path):
+    target = tmp_path / "x.txt"
+    target.write_text("kept")
+    with pytest.raises(RuntimeError), atomic_path(target) as temp:
+        temp.write_text("half")
+        raise RuntimeError("boom")
+    assert target.read_text() == "kept" and list(tmp_path.iterdir()) == [target]
+
+
+# --- schemas --------------------------------------------------------------------------------
+
+
+def _schema(tmp_path: Path) -> TableSchema:
+    path = tmp_path / "t.json"
+    path.write_text(
+        json.dumps(
+            {
+                "title": "t",
+                "type": "object",
+                "x-lineage": False,
+                "properties": {
+                    "day": {"type": "string", "format": "date"},
+                    "n": {"type": ["integer", "null"]},
+                    "usd": {"type": "string", "format": "decimal"},
+                },
+                "required": ["day", "usd"],
+            }
+        )
+    )
+    return TableSchema.load(path)
+
+
+def test_schema_checks_columns_and_names_problems(tmp_path):
+    schema = _schema(tmp_path)
+    good = pa.table({"day": ["2026-01-02"], "n": ["7"], "usd": ["-0.000000000001"]})
+    assert schema.conform(good).to_pylist() == [
+        {"day": datetime(2026, 1, 2).date(), "n": 7, "usd": "-0.000000000001"}
+    ]
+    bad = pa.table({"day": ["02/01/2026", ""], "usd": ["1e5", "2"]})
+    problems = schema.validate(bad)
+    assert "day: 1 empty value(s) in a required column" in problems
+    assert any(p.startswith("day: 1 value(s) not date") for p in problems)
+    assert any(p.startswith("usd: 1 value(s) not decimal") for p in problems)
+    with pytest.raises(SchemaError, match="missing columns: day, usd"):
+        schema.conform(pa.table({"n": ["1"]}))
+
+
+# --- archive and restore --------------------------------------------------------------------
+
+
+def test_archive_and_restore_round_trip(lake_root, tmp_path):
+    lake = Lake(lake_root)
+    schema = _schema(tmp_path)
+    versions = {}
+    for n, when in enumerate(["2026-01-01T00:00:00", "2026-02-01T00:00:00", "2026-03-01T00:00"]):
+        table = pa.table({"day": ["2026-01-0%d" % (n + 1)], "n": [str(n)], "usd": ["1.5"]})
+        assert publish(lake, schema, [table], run_id=f"r{n}").changed
+        meta_path = lake.curated / "_manifest" / "t.json"
+        meta = json.loads(meta_path.read_text())
+        meta["published_at"] = datetime.fromisoformat(when).replace(tzinfo=UTC).isoformat()
+        meta_path.write_text(json.dumps(meta))  # pretend it was published then
+        versions[when] = (lake.curated / "t.csv").read_bytes()
+    assert not publish(lake, schema, [table], run_id="r3").changed  # same content: no write
+    archived = list_versions(lake, "t")
+    assert [v.published_at.month for v in archived] == [1, 2]
+    with gzip.open(archived[0].csv_gz) as handle:
+        assert handle.read() == versions["2026-01-01T00:00:00"]
+    moment = datetime(2026, 1, 15, tzinfo=UTC)
+    restore(lake, "t", moment)
+    assert (lake.curated / "t.csv").read_bytes() == versions["2026-01-01T00:00:00"]
+    assert pa.parquet.read_table(lake.curated / "t.parquet").column("n").to_pylist() == [0]
+    # the version that the restore replaced is itself archived: a restore can be undone
+    assert len(list_versions(lake, "t")) == 3
+    restore(lake, "t", datetime(2026, 3, 2, tzinfo=UTC) + timedelta(days=1))
+    assert (lake.curated / "t.csv").read_bytes() == versions["2026-03-01T00:00"]
+
+
+def test_partition_update_keeps_other_sources_and_orders_them(lake_root):
+    from datalake.curate import table_schema
+
+    lake = Lake(lake_root)
+    schema = table_schema(REPO / "src" / "distrokid", "tidy_daily_streams")
+    lineage = {c: ["r"] for c in ("_run_id", "_source_file", "_source_sha256", "_extracted_at")}
+
+    def rows(source, day, n):
+        return pa.table(
+            {
+                "date": [day],
+                "spotify_streams": [str(n)],
+                "apple_streams": [""],
+                "combined_streams": [""],
+                "source": [source],
+                **lineage,
+            }
+        )
+
+    publish(lake, schema, [rows("toolost", "2026-01-01", 5)], "r", partition="toolost")
+    publish(lake, schema, [rows("distrokid", "2026-01-02", 7)], "r", partition="distrokid")
+    publish(lake, schema, [rows("toolost", "2026-01-03", 9)], "r", partition="toolost")
+    table = pa.csv.read_csv(lake.curated / "tidy_daily_streams.csv").to_pylist()
+    assert [(r["source"], r["spotify_streams"]) for r in table] == [
+        ("distrokid", 7),
+        ("toolost", 9),
+    ]
+    assert table[0]["apple_streams"] is None
+
+
+# --- the lake lock --------------------------------------------------------------------------
+
+
+def test_second_runner_exits_75_naming_the_holder(lake_root):
+    lock = LakeLock(Lake(lake_root))
+    lock.acquire("holder-run")
+    try:
+        result = run_runner(lake_root, "--skip-extractors", "--service", "distrokid")
+    finally:
+        lock.release()
+    assert result.returncode == 75
+    assert "holder-run" in result.stderr and f"pid {os.getpid()}" in result.stderr
+
+
+def test_lock_of_a_killed_run_does_not_block(lake_root):
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            textwrap.dedent(f"""
+        import time
+        from pathlib import Path
+        from datalake.locks import LakeLock
+        from datalake.paths import Lake
+        lock = LakeLock(Lake(Path({str(lake_root)!r})))
+        lock.acquire("killed-run")
+        print("locked", flush=True)
+        time.sleep(60)
+    """),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert holder.stdout.readline().strip() == "locked"
+    assert run_runner(lake_root, "--skip-extractors", "--service", "distrokid").returncode == 75
+    holder.kill()
+    holder.wait()
+    assert run_runner(lake_root, "--skip-extractors", "--service", "distrokid").returncode == 0
+
+
+# --- exit codes and discovery ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("codes", "expected"),
+    [
+        ([0, 0], 0),
+        ([0, 5], 5),
+        ([5, 3], 3),
+        ([3, 1], 1),
+        ([2, 5], 1),
+        ([0, 124], 1),
+        ([], 0),
+        ([0, 5, 3, 0], 3),
+    ],
+)
+def test_worst_exit(codes, expected):
+    assert worst_exit(codes) == expected
+
+
+def _fake_service(src: Path, name: str, codes: dict[str, int]) -> None:
+    for stage, code in codes.items():
+        folder = src / name / ("extractors" if stage == "extract" else "cleaners")
+        folder.mkdir(parents=True, exist_ok=True)
+        script = folder / (f"{name}_extractor.py" if stage == "extract" else f"{name}_{stage}.py")
+        script.write_text(
+            f'"""Fake {stage}."""\nimport sys\n\n\ndef main():\n'
+            f'    sys.exit({code})\n\n\nif __name__ == "__main__":\n    main()\n'
+        )
+
+
+def test_discovery_picks_up_a_new_folder_and_warns_about_strays(tmp_path):
+    src = tmp_path / "src"
+    _fake_service(src, "newsvc", {"extract": 0, "landing2raw": 0, "staging2curated": 0})
+    (src / "newsvc" / "cleaners" / "newsvc_cleanup_v2.py").write_text("")
+    (src / "newsvc" / "cleaners" / "_helpers.py").write_text("")
+    scripts, warnings = discover(src)
+    assert [(s.service, s.stage) for s in scripts] == [
+        ("newsvc", "extract"),
+        ("newsvc", "landing2raw"),
+        ("newsvc", "staging2curated"),
+    ]
+    assert len(warnings) == 1 and "newsvc_cleanup_v2.py" in warnings[0]
+
+
+def test_runner_aggregates_exit_codes_and_skips_after_a_failed_cleaner(lake_root, tmp_path):
+    src = tmp_path / "src"
+    _fake_service(
+        src, "alpha", {"extract": 1, "landing2raw": 0, "raw2staging": 1, "staging2curated": 0}
+    )
+    _fake_service(src, "beta", {"extract": 4, "landing2raw": 5, "raw2staging": 0})
+    _fake_service(src, "gamma", {"extract": 3})
+    for service in ("alpha", "beta"):  # something new in landing, so landing2raw has work
+        (lake_root / "landing" / service).mkdir(parents=True)
+        (lake_root / "landing" / service / "new.csv").write_text("a\n1\n")
+    result = run_runner(lake_root, DATALAKE_CODE_ROOT=str(src))
+    assert result.returncode == 1, result.stderr
+    record = json.loads((lake_root / "_runs" / "latest.json").read_text())
+    status = {(s["service"], s["stage"]): (s["status"], s["exit_code"]) for s in record["scripts"]}
+    assert status[("alpha", "extract")] == ("failed", 1)
+    assert status[("alpha", "landing2raw")] == ("ok", 0)  # extractor failure: cleaners still run
+    assert status[("alpha", "staging2curated")][0].startswith("skipped")
+    assert status[("beta", "extract")] == ("not configured (skipped)", 4)
+    assert status[("beta", "raw2staging")] == ("ok", 0)
+    assert record["login_needed"] == [
+        {"service": "gamma", "command": "python src/gamma/extractors/gamma_extractor.py --login"}
+    ]
+    html = (lake_root / "_runs" / "latest.html").read_text()
+    assert "gamma_extractor.py --login" in html
+    # without the failing service the worst code is the auth one, then the quarantine one
+    assert (
+        run_runner(
+            lake_root, "--service", "beta", "--service", "gamma", DATALAKE_CODE_ROOT=str(src)
+        ).returncode
+        == 3
+    )
+    assert run_runner(lake_root, "--service", "beta", DATALAKE_CODE_ROOT=str(src)).returncode == 5
+    assert run_runner(lake_root, "--service", "nope", DATALAKE_CODE_ROOT=str(src)).returncode == 2
+
+
+def test_runner_retries_a_failing_extractor_then_times_out_a_hung_one(lake_root, tmp_path):
+    src = tmp_path / "src"
+    folder = src / "flaky" / "extractors"
+    folder.mkdir(parents=True)
+    counter = tmp_path / "attempts"
+    (folder / "flaky_extractor.py").write_text(
+        textwrap.dedent(f"""
+        '''Fails twice, then works.'''
+        import sys
+        from pathlib import Path
+        def main():
+            path = Path({str(counter)!r})
+            n = int(path.read_text()) if path.exists() else 0
+            path.write_text(str(n + 1))
+            sys.exit(1 if n < 2 else 0)
+        if __name__ == "__main__":
+            main()
+    """)
+    )
+    (folder / "hung_extractor.py").write_text(
+        "'''Hangs.'''\nimport time\n\nif __name__ == '__main__':\n    time.sleep(60)\n"
+    )
+    started = time.monotonic()
+    result = run_runner(
+        lake_root,
+        DATALAKE_CODE_ROOT=str(src),
+        DATALAKE_EXTRACTOR_RETRIES="2",
+        DATALAKE_RETRY_BACKOFF_SECONDS="0.1",
+        DATALAKE_EXTRACTOR_TIMEOUT="2",
+    )
+    assert time.monotonic() - started < 20
+    record = json.loads((lake_root / "_runs" / "latest.json").read_text())
+    by_script = {s["script"]: s for s in record["scripts"]}
+    assert by_script["flaky_extractor.py"]["attempts"] == 3
+    assert by_script["flaky_extractor.py"]["exit_code"] == 0
+    assert by_script["hung_extractor.py"]["status"] == "timed out"
+    assert result.returncode == 1
+
+
+def test_dry_run_prints_the_plan_and_runs_nothing(lake_root):
+    result = run_runner(lake_root, "--dry-run", "--skip-extractors", "--service", "distrokid")
+    assert result.returncode == 0
+    stages = [line.split()[0] for line in result.stdout.splitlines()]
+    assert stages == ["landing2raw", "raw2staging", "staging2curated"]
+    assert not (lake_root / "_runs").exists() or not any((lake_root / "_runs").glob("2*"))
