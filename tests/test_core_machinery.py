@@ -159,7 +159,7 @@ def test_archive_and_restore_round_trip(lake_root, tmp_path):
     schema = _schema(tmp_path)
     versions = {}
     for n, when in enumerate(["2026-01-01T00:00:00", "2026-02-01T00:00:00", "2026-03-01T00:00"]):
-        table = pa.table({"day": ["2026-01-0%d" % (n + 1)], "n": [str(n)], "usd": ["1.5"]})
+        table = pa.table({"day": [f"2026-01-0{n + 1}"], "n": [str(n)], "usd": ["1.5"]})
         assert publish(lake, schema, [table], run_id=f"r{n}").changed
         meta_path = lake.curated / "_manifest" / "t.json"
         meta = json.loads(meta_path.read_text())
