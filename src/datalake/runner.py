@@ -36,7 +36,7 @@ from datalake.runs import (
     read_script_reports,
     worst_exit,
 )
-from datalake.settings import REPO_ROOT, Settings, SettingsError, get_settings
+from datalake.settings import REPO_ROOT, Settings, SettingsError, get_settings, setting
 
 log = logging.getLogger("datalake.runner")
 TIMEOUT_EXIT = 124
@@ -269,7 +269,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings = get_settings()
         setup_logging(settings.log_level)
-        scripts, warnings = discover(Path(os.environ.get("DATALAKE_CODE_ROOT") or CODE_ROOT))
+        scripts, warnings = discover(Path(setting("DATALAKE_CODE_ROOT") or CODE_ROOT))
         plan = _plan(args, scripts)
     except SettingsError as error:
         log.error("configuration error: %s", error)

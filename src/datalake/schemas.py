@@ -4,11 +4,13 @@ A table schema is a JSON Schema object whose `properties` are the columns, in or
 come from `type` and `format`: string, integer, number, `format: date` (YYYY-MM-DD), `format:
 month` (YYYY-MM), `format: decimal` (exact decimal text, Parquet decimal128(38, 12)). `x-key`
 names the key columns. Lineage columns are appended to every table unless `x-lineage` is false.
-Validation works on whole columns (pyarrow compute), never row by row.
+Validation works on whole columns (pyarrow compute), never row by row. Whole JSON documents
+(captured API responses) are checked with jsonschema by `validate_document()`.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -166,3 +168,28 @@ def _column_problems(column: Column, array) -> list[str]:
 def load_schema(service_dir: Path, name: str) -> TableSchema:
     """The schema file `schemas/<name>.json` next to a service's code."""
     return TableSchema.load(Path(service_dir) / "schemas" / f"{name}.json")
+
+
+@functools.cache
+def _document_validator(schema_path: str):
+    from jsonschema import validators
+
+    schema = json.loads(Path(schema_path).read_text("utf-8"))
+    cls = validators.validator_for(schema)
+    cls.check_schema(schema)
+    return cls(schema, format_checker=cls.FORMAT_CHECKER)
+
+
+def _path_key(path) -> list[tuple[int, int, str]]:
+    return [(0, p, "") if isinstance(p, int) else (1, 0, str(p)) for p in path]
+
+
+def validate_document(doc: Any, schema_path: Path, limit: int = 10) -> list[str]:
+    """Problems of a JSON document against a JSON Schema file, each with its path (at most
+    `limit`, in document order); an empty list means the document is valid."""
+    validator = _document_validator(str(Path(schema_path).resolve()))
+    errors = sorted(validator.iter_errors(doc), key=lambda e: _path_key(e.absolute_path))
+    return [
+        f"{'/'.join(str(p) for p in e.absolute_path) or '(document)'}: {e.message[:200]}"
+        for e in errors[:limit]
+    ]

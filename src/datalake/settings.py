@@ -92,14 +92,12 @@ class Settings:
     extractor_retries: int
     retry_backoff: float
     log_level: str
-    log_dir: Path
 
 
 @functools.cache
 def get_settings() -> Settings:
     """Read and validate the lake-wide settings once per process."""
     root = Path(setting("DATALAKE_ROOT") or REPO_ROOT).expanduser().resolve()
-    log_dir = setting("DATALAKE_LOG_DIR")
     return Settings(
         root=root,
         storage=choice_setting("DATALAKE_STORAGE", "local", ("local", "minio")),
@@ -111,5 +109,4 @@ def get_settings() -> Settings:
         log_level=choice_setting(
             "DATALAKE_LOG_LEVEL", "info", ("debug", "info", "warning", "error")
         ).upper(),
-        log_dir=Path(log_dir).expanduser().resolve() if log_dir else root / "_logs",
     )

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import re
 import sys
 import time
@@ -28,7 +27,7 @@ from datalake.runs import (
     ScriptReport,
     new_run_id,
 )
-from datalake.settings import SettingsError, get_settings
+from datalake.settings import SettingsError, get_settings, setting
 
 _STAGE_RE = re.compile(
     r"^(?P<service>[a-z0-9]+)_(?P<stage>landing2raw|raw2staging|staging2curated)$"
@@ -69,7 +68,7 @@ def identify(script: Path) -> tuple[str, str]:
 
 def _parser(stage: str, extra: Callable[[argparse.ArgumentParser], None] | None):
     parser = argparse.ArgumentParser(description=f"BEDROT Data Lake {stage} script")
-    parser.add_argument("--run-id", default=os.environ.get("DATALAKE_RUN_ID") or None)
+    parser.add_argument("--run-id", default=setting("DATALAKE_RUN_ID"))
     parser.add_argument(
         "--retry-quarantined",
         action="store_true",

@@ -1,0 +1,326 @@
+"""Browser sessions for platforms without an API (Playwright, sync API, Chromium).
+
+One persistent profile per service and account under `PLAYWRIGHT_SESSION_DIR` (default
+`<repo>/.sessions/`, owner-only), its cookies also kept in `storage_state.json` (session cookies
+would not survive a browser restart otherwise). Unattended runs are headless and never wait for a
+person (see `datalake.weblogin`); `--login` opens a visible browser (headless without a display or
+with `BROWSER_HEADLESS=true`) and saves the session. Every wait is bounded by
+`BROWSER_TIMEOUT_SECONDS` (default 30; `BROWSER_LOGIN_TIMEOUT_SECONDS`, 300, for a person).
+Downloads and captured JSON go into landing atomically, with a UTC timestamp and a sanitised name.
+On failure a screenshot and the page HTML go to `DATALAKE_DEBUG_DIR/<run_id>/` (default
+`<lake>/_debug/<run_id>/`), password fields cleared and registered secrets redacted. Chromium:
+`CHROMIUM_EXECUTABLE`, else Playwright's own, else the system's (`/usr/bin/chromium`, ...).
+
+    def extract(session):
+        session.save_page("/stats/", "streams", "spotify.html")
+        return 0
+
+    run_stage(__file__, lambda ctx: run_browser_extractor(ctx, SITE, extract,
+              credentials("DK")), extra_args=add_login_flag)
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import shutil
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from urllib.parse import parse_qsl, urljoin, urlsplit
+
+from datalake.extract import (
+    AuthRequired,
+    ExtractError,
+    NotConfigured,
+    landing_path,
+    move_into_landing,
+    save_landing,
+)
+from datalake.logs import redact, register_secret
+from datalake.paths import stamp
+from datalake.settings import REPO_ROOT, SettingsError, choice_setting, int_setting, setting
+from datalake.weblogin import Credentials, Site, ask, authenticate, login_command, page_state
+
+__all__ = ["BrowserSession", "Credentials", "Site", "add_login_flag", "run_browser_extractor"]
+log = logging.getLogger(__name__)
+CHROMIUM_ARGS = [
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+]
+SYSTEM_CHROMIUMS = ("/usr/bin/chromium", "chromium", "chromium-browser", "google-chrome")
+STATE_FILE = "storage_state.json"
+_STAMPED = re.compile(r"_\d{8}T\d{6}Z(?=\.[^.]+$)")
+_CLEAR_SECRETS_JS = """secrets => document.querySelectorAll("input").forEach(e => {
+  if (e.type === "password" || secrets.includes(e.value)) e.value = ""; })"""
+
+
+def add_login_flag(parser) -> None:
+    """The `--login` flag of browser extractors (`extra_args` of `run_stage`)."""
+    parser.add_argument(
+        "--login",
+        action="store_true",
+        help="open a browser to log in once (2FA code asked here) and save the session",
+    )
+
+
+def _profile_path(service: str, account: str) -> Path:
+    root = Path(setting("PLAYWRIGHT_SESSION_DIR") or REPO_ROOT / ".sessions").expanduser()
+    return root / service / re.sub(r"[^\w.@-]+", "_", account)
+
+
+def _private_dirs(path: Path, levels: int) -> Path:
+    """Create `path` and make it and its `levels - 1` parents owner-only."""
+    path.mkdir(parents=True, exist_ok=True)
+    for folder in [path, *path.parents][:levels]:
+        folder.chmod(0o700)
+    return path
+
+
+def has_session(service: str, account: str) -> bool:
+    """True once a login has succeeded for this service and account (it may have expired)."""
+    return (_profile_path(service, account) / STATE_FILE).is_file()
+
+
+def already_landed(lake, service: str, dataset: str, filename: str) -> bool:
+    """True if landing already holds this file name (sanitised, any timestamp)."""
+    wanted = landing_path(lake, service, dataset, filename)
+    names = {_STAMPED.sub("", p.name) for p in wanted.parent.glob("*") if p.is_file()}
+    return _STAMPED.sub("", wanted.name) in names
+
+
+def chromium_executable(playwright) -> str | None:
+    """`CHROMIUM_EXECUTABLE`, else None (Playwright's own, if installed), else the system's."""
+    configured = setting("CHROMIUM_EXECUTABLE")
+    if configured:
+        if not Path(configured).is_file():
+            raise SettingsError(f"CHROMIUM_EXECUTABLE: no such file {configured!r}")
+        return configured
+    if Path(playwright.chromium.executable_path).is_file():
+        return None
+    for candidate in SYSTEM_CHROMIUMS:
+        if found := shutil.which(candidate):
+            return found
+    raise SettingsError("no Chromium found: set CHROMIUM_EXECUTABLE or install chromium")
+
+
+def _headless(login: bool) -> bool:
+    choice = choice_setting("BROWSER_HEADLESS", "auto", ("auto", "true", "false"))
+    if choice != "auto":
+        return choice == "true"
+    display = os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
+    return not login or (sys.platform.startswith("linux") and not display)
+
+
+class BrowserSession:
+    """A logged-in browser on one platform: open and save pages, download files, capture JSON."""
+
+    def __init__(self, ctx, site: Site, creds: Credentials, login: bool = False, ask=ask):
+        self.ctx, self.site, self.creds, self.login_mode, self.ask = ctx, site, creds, login, ask
+        self.account = setting(f"{site.credential_prefix}_ACCOUNT") or "default"
+        self.profile = _private_dirs(_profile_path(site.service, self.account), 3)
+        self.timeout = int_setting("BROWSER_TIMEOUT_SECONDS", 30, minimum=1)
+        self.login_timeout = int_setting("BROWSER_LOGIN_TIMEOUT_SECONDS", 300, minimum=1)
+        self.base_url = setting(f"{site.service.upper()}_BASE_URL") or site.base_url
+        self.command, self.headless = login_command(ctx.script), _headless(login)
+        self._playwright = self.context = self.page = None
+        self._logged_in = False
+
+    def __enter__(self) -> BrowserSession:
+        from playwright.sync_api import sync_playwright
+
+        self._playwright = sync_playwright().start()
+        try:
+            self.context = self._playwright.chromium.launch_persistent_context(
+                str(self.profile),
+                executable_path=chromium_executable(self._playwright),
+                headless=self.headless,
+                args=CHROMIUM_ARGS,
+                accept_downloads=True,
+                timeout=self.timeout * 1000,
+            )
+        except BaseException:
+            self._playwright.stop()
+            raise
+        if (state := self.profile / STATE_FILE).is_file():
+            self.context.add_cookies(json.loads(state.read_text("utf-8")).get("cookies", []))
+        self.context.set_default_timeout(self.timeout * 1000)
+        self.page = self.context.pages[0] if self.context.pages else self.context.new_page()
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        try:
+            if exc is not None:
+                self._save_debug(exc_type.__name__)
+            if self._logged_in:
+                self._save_state()
+            self.context.close()
+        finally:
+            self._playwright.stop()
+
+    def url(self, path: str) -> str:
+        return urljoin(self.base_url.rstrip("/") + "/", path.lstrip("/"))
+
+    def open(self, path: str):
+        """Go to a page, signing in first if the platform asks; returns the page's response."""
+        response = self.page.goto(self.url(path))
+        if page_state(self.page, self.site) != "ok":
+            authenticate(self)
+            self._logged_in = True
+            self._save_state()
+            response = self.page.goto(self.url(path))  # sites land on their dashboard
+            if page_state(self.page, self.site) != "ok":
+                raise AuthRequired(f"still not logged in; log in again with: {self.command}")
+        if response is not None and response.status >= 400:
+            raise ExtractError(f"HTTP {response.status} from {redact(self.page.url)}")
+        self._logged_in = True
+        return response
+
+    def login(self) -> None:
+        """`--login`: open a page that needs a session (signing in if needed), save it."""
+        self.open(self.site.home_path)
+        self._save_state()
+        log.info("%s session saved (account %r)", self.site.service, self.account)
+
+    def save_page(self, path: str, dataset: str, filename: str, expect: str = "") -> Path:
+        """Save a page's HTML exactly as served into landing (checked to contain `expect`)."""
+        body = self.open(path).body()
+        if expect and expect.encode() not in body:
+            raise ExtractError(f"{path}: the page has no {expect!r} (layout changed?)")
+        return self.save(dataset, filename, body)
+
+    def save(self, dataset: str, filename: str, data: bytes) -> Path:
+        """Save bytes into `landing/<service>/<dataset>/` (timestamped, atomically)."""
+        target = save_landing(self.ctx.lake, self.site.service, dataset, filename, data)
+        log.info("saved %s (%d bytes)", self.ctx.lake.relative(target), len(data))
+        return target
+
+    def download(self, link, dataset: str, filename: str | None = None) -> Path:
+        """Click a link (selector or locator); save the download into landing atomically."""
+        downloads, failures = [], []
+        on_download = lambda d: downloads.append(d)  # noqa: E731 (Playwright needs a function)
+        on_response = lambda r: _failed_navigation(r) and failures.append(r)  # noqa: E731
+        link = self.page.locator(link).first if isinstance(link, str) else link
+        self.page.on("download", on_download)
+        self.page.on("response", on_response)
+        try:
+            link.click(no_wait_after=True)
+            self.poll(
+                lambda: downloads or failures or page_state(self.page, self.site) == "login",
+                "a download",
+            )
+        finally:
+            self.page.remove_listener("download", on_download)
+            self.page.remove_listener("response", on_response)
+        if not downloads and failures:
+            raise ExtractError(f"HTTP {failures[0].status} from {redact(failures[0].url)}")
+        if not downloads:
+            raise AuthRequired(f"the session expired; log in again with: {self.command}")
+        if error := downloads[0].failure():  # waits for the download to finish
+            raise ExtractError(f"download failed: {error}")
+        name = filename or downloads[0].suggested_filename
+        source = Path(downloads[0].path())
+        saved = move_into_landing(self.ctx.lake, self.site.service, dataset, name, source)
+        log.info("downloaded %s", self.ctx.lake.relative(saved))
+        return saved
+
+    def capture_json(self, wanted: dict[str, str], action: Callable[[], object]) -> dict:
+        """Run `action` (e.g. open a dashboard); the bodies of the JSON responses whose path
+        and given query parameters match `wanted` ({name: url}), by name."""
+        captured: dict = {}
+
+        def on_response(response) -> None:
+            for name, url in wanted.items():
+                if name not in captured and _same_endpoint(response.url, url):
+                    captured[name] = response
+
+        self.page.on("response", on_response)
+        try:
+            action()
+            self.poll(lambda: len(captured) == len(wanted), f"{', '.join(wanted)} responses")
+        finally:
+            self.page.remove_listener("response", on_response)
+        return {name: self._json_body(name, response) for name, response in captured.items()}
+
+    def poll(self, check, what: str, person: bool = False, required: bool = True):
+        """Wait (bounded by the timeout setting) until `check()` is truthy; return its value."""
+        deadline = time.monotonic() + (self.login_timeout if person else self.timeout)
+        while time.monotonic() < deadline:
+            if value := check():
+                return value
+            self.page.wait_for_timeout(100)
+        if required:
+            raise ExtractError(f"timed out after {self.timeout}s waiting for {what}")
+        return None
+
+    def _json_body(self, name: str, response) -> bytes:
+        if response.status in (401, 403):
+            raise AuthRequired(f"{name}: HTTP {response.status}; log in again with: {self.command}")
+        if response.status >= 400:
+            raise ExtractError(f"{name}: HTTP {response.status} from {redact(response.url)}")
+        body = response.body()
+        try:
+            json.loads(body)
+        except ValueError:
+            raise ExtractError(f"{name}: the response is not JSON") from None
+        return body
+
+    def _save_state(self) -> None:
+        path = self.profile / STATE_FILE
+        temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            json.dump({"cookies": self.context.cookies()}, handle)
+        os.replace(temp, path)
+
+    def _save_debug(self, label: str) -> None:
+        """Screenshot (only once password fields are cleared) and redacted HTML; never raises."""
+        base = Path(setting("DATALAKE_DEBUG_DIR") or self.ctx.lake.root / "_debug")
+        name = f"{self.site.service}_{stamp()}_{label}"
+        try:
+            for cookie in self.context.cookies():
+                register_secret(cookie["value"])
+            self.context.new_cdp_session(self.page).send("Page.stopLoading")  # a pending goto
+            folder = _private_dirs(base.expanduser() / self.ctx.run_id, 1)
+            (folder / f"{name}.html").write_text(redact(self.page.content()), "utf-8")
+            for frame in self.page.frames:
+                frame.evaluate(_CLEAR_SECRETS_JS, [s for s in [self.creds.password] if s])
+            self.page.screenshot(path=str(folder / f"{name}.png"), timeout=5000)
+            log.info("debug HTML and screenshot in %s", folder)
+        except Exception as error:  # the original failure matters more than its debug files
+            log.warning("could not save all debug files: %s", redact(str(error)))
+
+
+def _failed_navigation(response) -> bool:
+    return response.status >= 400 and response.request.is_navigation_request()
+
+
+def _same_endpoint(url: str, wanted: str) -> bool:
+    got, want = urlsplit(url), urlsplit(wanted)
+    params = set(parse_qsl(got.query, keep_blank_values=True))
+    wanted_params = set(parse_qsl(want.query, keep_blank_values=True))
+    return got.path.rstrip("/") == want.path.rstrip("/") and params >= wanted_params
+
+
+def run_browser_extractor(ctx, site: Site, body, creds: Credentials) -> int:
+    """A browser extractor's stage body: not configured (exit 4) before any browser starts,
+    `--login` saves a session, otherwise `body(session)` extracts and returns the exit code."""
+    login = bool(getattr(ctx.args, "login", False))
+    account = setting(f"{site.credential_prefix}_ACCOUNT") or "default"
+    if not login and not creds.complete and not has_session(site.service, account):
+        prefix = site.credential_prefix
+        raise NotConfigured(
+            f"no {prefix}_EMAIL/{prefix}_PASSWORD and no saved session; set them, or log in "
+            f"once with: {login_command(ctx.script)}"
+        )
+    with BrowserSession(ctx, site, creds, login=login) as session:
+        if login:
+            session.login()
+            return 0
+        return body(session)

@@ -1,0 +1,74 @@
+"""JSON records in the lake: NDJSON raw files, and staging tables where the latest extraction wins.
+
+API sources keep their raw data as NDJSON, one JSON object per line (`write_ndjson`,
+`read_ndjson`). `latest_records()` turns a dataset's raw files into one staging table: the
+service maps each record to a flat row, lineage is attached, and for each key the row of the
+latest extraction wins (raw files come oldest first); keys that a newer extraction no longer
+covers are kept. Values stay text (identifiers and money exact); the staging schema types them.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from datalake.lineage import LINEAGE_COLUMNS
+
+
+def write_ndjson(path: Path, records: Iterable[dict]) -> int:
+    """Write records as UTF-8 NDJSON (keys sorted, LF line ends); returns the count."""
+    count = 0
+    with open(path, "w", encoding="utf-8", newline="\n") as handle:
+        for record in records:
+            handle.write(json.dumps(record, ensure_ascii=False, sort_keys=True) + "\n")
+            count += 1
+    return count
+
+
+def read_ndjson(path: Path) -> Iterator[dict]:
+    """The JSON objects of an NDJSON file, one per non-blank line."""
+    with open(path, encoding="utf-8") as handle:
+        for number, line in enumerate(handle, 1):
+            if line.strip():
+                record = json.loads(line)
+                if not isinstance(record, dict):
+                    raise ValueError(f"{Path(path).name}:{number}: not a JSON object")
+                yield record
+
+
+def as_text(value: Any) -> str | None:
+    """A JSON value as table text: None stays None, nested values become compact JSON."""
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return str(value)
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+
+
+def latest_records(
+    files: Sequence,
+    to_row: Callable[[dict], dict | None],
+    key: Sequence[str],
+    columns: Sequence[str],
+):
+    """One text table of `columns` plus lineage, one row per key, the latest extraction winning.
+
+    `files` are `datalake.staging.RawFile`s, oldest extraction first; `to_row` maps a raw record
+    to a flat row (None skips it). Rows are sorted by key.
+    """
+    import pyarrow as pa
+
+    latest: dict[tuple, dict] = {}
+    for raw in files:
+        lineage = raw.lineage.columns()
+        for record in read_ndjson(raw.path):
+            row = to_row(record)
+            if row is not None:
+                latest[tuple(as_text(row.get(k)) or "" for k in key)] = {**row, **lineage}
+    rows = [latest[k] for k in sorted(latest)]
+    names = [*columns, *LINEAGE_COLUMNS]
+    return pa.table({n: pa.array([as_text(r.get(n)) for r in rows], pa.string()) for n in names})

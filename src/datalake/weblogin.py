@@ -1,0 +1,143 @@
+"""Web logins for browser extractors: what a platform's sign-in looks like, and getting past it.
+
+A `Site` declares the platform's login (URL pattern of the sign-in and 2FA pages, selectors).
+`page_state()` tells, without waiting, whether a page is the platform's content, its sign-in form
+or its 2FA prompt. `authenticate()` signs in with the credentials from settings; in unattended
+runs a missing login, a rejected one or a 2FA prompt raises `AuthRequired` (exit 3) at once with
+the command to log in again; in `--login` mode the 2FA code (and any missing email or password,
+when the browser is not visible) is asked on the terminal, or the person logs in in the browser.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from datalake.extract import AuthRequired
+from datalake.logs import register_secret
+from datalake.settings import secret, setting
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """A platform login; the password never appears in a repr or a log line."""
+
+    email: str | None
+    password: str | None = field(default=None, repr=False)
+
+    @property
+    def complete(self) -> bool:
+        return bool(self.email and self.password)
+
+
+@dataclass(frozen=True)
+class Site:
+    """What is special about a platform's web login (selectors are CSS)."""
+
+    service: str
+    base_url: str  # the default; the setting `<SERVICE>_BASE_URL` overrides it
+    credential_prefix: str  # "DK" -> DK_EMAIL, DK_PASSWORD, DK_ACCOUNT
+    home_path: str  # a page that needs a session (opened by --login)
+    login_path: re.Pattern  # URL paths of the sign-in and 2FA pages
+    email_field: str = 'input[type="email"], input[name="email"]'
+    password_field: str = 'input[type="password"]'
+    twofa_field: str = 'input[autocomplete="one-time-code"]'
+    submit: str = 'button[type="submit"], input[type="submit"]'
+    error: str = '[role="alert"]'
+
+
+def credentials(prefix: str) -> Credentials:
+    """`<PREFIX>_EMAIL` / `<PREFIX>_PASSWORD` from settings; the password is registered secret."""
+    password = secret(f"{prefix}_PASSWORD")
+    register_secret(password)
+    return Credentials(setting(f"{prefix}_EMAIL"), password)
+
+
+def login_command(script: Path) -> str:
+    """The exact command a person runs to log in again (the runner reports the same)."""
+    return f"python src/{script.parents[1].name}/extractors/{script.name} --login"
+
+
+def page_state(page, site: Site) -> str:
+    """'2fa', 'login' or 'ok' for the current page; 'loading' while it is being replaced."""
+    try:
+        if page.locator(site.twofa_field).count():
+            return "2fa"
+        if site.login_path.search(urlsplit(page.url).path):
+            return "login"
+        return "login" if page.locator(site.password_field).count() else "ok"
+    except Exception:  # the document went away in the middle of the check
+        return "loading"
+
+
+def ask(prompt: str, hidden: bool = False) -> str:
+    """An answer typed on the terminal (hidden on a real terminal, plain from a pipe)."""
+    import getpass
+
+    return (getpass.getpass(prompt) if hidden and sys.stdin.isatty() else input(prompt)).strip()
+
+
+def authenticate(session) -> None:
+    """Get a `BrowserSession` past the sign-in (and 2FA) page it is on, or raise AuthRequired."""
+    site, command = session.site, session.command
+    state = session.poll(lambda: (s := page_state(session.page, site)) != "loading" and s, "page")
+    if state == "login":
+        state = _sign_in(session)
+    for _ in range(3 if session.login_mode else 1):  # a person may mistype the code
+        if state != "2fa":
+            break
+        if not session.login_mode:
+            raise AuthRequired(f"two-factor code requested; log in again with: {command}")
+        session.page.locator(site.twofa_field).first.fill(session.ask("2FA code: ", True))
+        state = _submit(session, "2fa")
+    if state != "ok":
+        raise AuthRequired(
+            f"login rejected (check {site.credential_prefix}_EMAIL and "
+            f"{site.credential_prefix}_PASSWORD); log in again with: {command}"
+        )
+
+
+def _sign_in(session) -> str:
+    creds, site = session.creds, session.site
+    if not creds.complete and not session.login_mode:
+        raise AuthRequired(f"the session expired; log in again with: {session.command}")
+    if not creds.complete and not session.headless:
+        log.info("log in in the browser window (%ds)", session.login_timeout)
+        return session.poll(lambda: _past_login(session), "a person to log in", person=True)
+    email = creds.email or session.ask("email: ")
+    password = creds.password or session.ask("password: ", True)
+    register_secret(password)
+    session.page.locator(site.email_field).first.fill(email)
+    session.page.locator(site.password_field).first.fill(password)
+    return _submit(session, "login")
+
+
+def _past_login(session) -> str | None:
+    state = page_state(session.page, session.site)
+    return state if state in ("ok", "2fa") else None
+
+
+def _submit(session, before: str) -> str:
+    """Submit the form; the state once the page changed, or `before` if it showed an error."""
+    page, site = session.page, session.site
+    shown = page.locator(site.error).count()  # an error from an earlier attempt
+    page.evaluate("window.__submitted = true")  # gone once a new document loads
+    page.locator(site.submit).first.click(no_wait_after=True)
+
+    def settled() -> str | None:
+        state = page_state(page, site)
+        if state != before:
+            return None if state == "loading" else state
+        try:
+            fresh = not shown or not page.evaluate("window.__submitted === true")
+            return state if fresh and page.locator(site.error).count() else None
+        except Exception:  # navigating
+            return None
+
+    return session.poll(settled, "the login", required=False) or before
