@@ -22,7 +22,7 @@ from filelock import FileLock
 from datalake.archive import archive_version
 from datalake.atomic import atomic_write_json, replace_atomically, temp_path_for
 from datalake.paths import Lake, iso, utc_now
-from datalake.registry import FileStat, sha256_file
+from datalake.registry import FileStat
 
 log = logging.getLogger(__name__)
 SOURCE_ORDER = ("distrokid", "toolost")
@@ -43,16 +43,6 @@ def current_meta(lake: Lake, name: str) -> dict[str, Any] | None:
     """The manifest of the current version of a curated table, if any."""
     path = _manifest_path(lake, name)
     return json.loads(path.read_text("utf-8")) if path.exists() else None
-
-
-def _current_sha(lake: Lake, name: str) -> str | None:
-    csv_path = lake.curated / f"{name}.csv"
-    if not csv_path.exists():
-        return None
-    meta, stat = current_meta(lake, name), FileStat.of(csv_path)
-    if meta and meta.get("size") == stat.size and meta.get("mtime_ns") == stat.mtime_ns:
-        return meta["sha256"]
-    return sha256_file(csv_path)
 
 
 def table_lock(lake: Lake, name: str) -> FileLock:
@@ -79,7 +69,6 @@ def commit_files(
     run_id: str,
     rows: int | None = None,
     note: str = "",
-    sha: str | None = None,
 ) -> None:
     """Archive the current version (if any), then move the new files into place."""
     csv_path, parquet_path = lake.curated / f"{name}.csv", lake.curated / f"{name}.parquet"
@@ -87,7 +76,7 @@ def commit_files(
     if csv_path.exists():
         published = meta["published_at"] if meta else iso(_mtime(csv_path))
         archive_version(lake, name, csv_path, datetime.fromisoformat(published))
-    sha, published_at = sha or sha256_file(csv_temp), utc_now()
+    published_at = utc_now()
     if parquet_temp.exists():
         replace_atomically(parquet_temp, parquet_path)
     replace_atomically(csv_temp, csv_path)
@@ -96,7 +85,6 @@ def commit_files(
         _manifest_path(lake, name),
         {
             "table": name,
-            "sha256": sha,
             "size": stat.size,
             "mtime_ns": stat.mtime_ns,
             "rows": rows,
@@ -122,13 +110,13 @@ def _source_rank(source: str) -> tuple[int, str]:
 
 def _existing_sources(lake: Lake, name: str, schema, column: str) -> list[str]:
     import pyarrow.compute as pc
-    import pyarrow.csv as pacsv
+    import pyarrow.parquet as pq
 
-    csv_path = lake.curated / f"{name}.csv"
-    if not csv_path.exists():
+    parquet_path = lake.curated / f"{name}.parquet"
+    if not (lake.curated / f"{name}.csv").exists() or not parquet_path.exists():
         return []
-    table = pacsv.read_csv(csv_path, convert_options=pacsv.ConvertOptions(include_columns=[column]))
-    return [str(v) for v in pc.unique(table.column(column)).to_pylist() if v is not None]
+    values = pq.read_table(parquet_path, columns=[column]).column(column)
+    return [str(v) for v in pc.unique(values).to_pylist() if v is not None]
 
 
 def _rows_of_source(lake: Lake, name: str, schema, column: str, source: str) -> Iterator:
@@ -171,9 +159,13 @@ def publish(
     run_id: str,
     partition: str | None = None,
     partition_column: str = "source",
+    check: bool = False,
 ) -> PublishResult:
-    """Publish a curated table (or one source partition of it); write only if content changed."""
-    from datalake.tables import write_table
+    """Publish a curated table (or one source partition of it); write only if content changed.
+
+    Curated tables are built from validated staging, so value checks are off by default
+    (`check=True` turns them on); columns and types are always enforced."""
+    from datalake.tables import same_content, write_table
 
     name = schema.name
     with table_lock(lake, name):
@@ -184,13 +176,11 @@ def publish(
         )
         csv_temp, parquet_temp = temp_pair(lake, name)
         try:
-            result = write_table(stream, schema, csv_temp, parquet_temp)
-            if result.csv_sha256 == _current_sha(lake, name):
+            result = write_table(stream, schema, csv_temp, parquet_temp, check=check)
+            if same_content(csv_temp, lake.curated / f"{name}.csv"):
                 log.info("%s unchanged (%d rows)", name, result.rows)
                 return PublishResult(name, False, result.rows)
-            commit_files(
-                lake, name, csv_temp, parquet_temp, run_id, rows=result.rows, sha=result.csv_sha256
-            )
+            commit_files(lake, name, csv_temp, parquet_temp, run_id, rows=result.rows)
             return PublishResult(name, True, result.rows)
         finally:
             for temp in (csv_temp, parquet_temp):

@@ -19,7 +19,7 @@ from datalake.lineage import Lineage
 from datalake.registry import Registry
 from datalake.runs import EXIT_OK
 from datalake.schemas import load_schema
-from datalake.state import fingerprint, input_folder, is_up_to_date, load_state, save_state
+from datalake.state import fingerprint, input_folder, is_up_to_date, save_state
 
 log = logging.getLogger(__name__)
 
@@ -69,14 +69,13 @@ def _batches(result) -> Iterable:
 
 def build_staging(ctx, datasets: dict[str, Callable[[list[RawFile]], Any]]) -> int:
     """Rebuild the service's staging tables from raw (skipped when no raw file changed)."""
-    from datalake.tables import write_table
+    from datalake.tables import same_content, write_table
 
     if not ctx.force and is_up_to_date(ctx.lake, ctx.service, ctx.stage, ctx.script):
         log.info("%s raw2staging: raw unchanged, nothing to do", ctx.service)
         return EXIT_OK
     sweep_stale_temps(ctx.lake.staging(ctx.service))
     prints = fingerprint(input_folder(ctx.lake, ctx.service, ctx.stage), ctx.script)
-    previous = load_state(ctx.lake, ctx.service, ctx.stage).get("outputs", {})
     outputs = {}
     for dataset, builder in datasets.items():
         schema = load_schema(ctx.service_dir, f"stg_{dataset}")
@@ -87,9 +86,9 @@ def build_staging(ctx, datasets: dict[str, Callable[[list[RawFile]], Any]]) -> i
         with atomic_path(target) as temp:
             batches = _batches(builder(files)) if files else []  # no input: header only
             result = write_table(batches, schema, temp)
-            if target.exists() and previous.get(rel) == result.csv_sha256:
+            if same_content(temp, target):
                 temp.unlink()  # same content: keep the file (and its mtime) as it is
-        outputs[rel] = result.csv_sha256
+        outputs[rel] = result.rows
         ctx.report.rows_out += result.rows
         ctx.report.outputs.append(rel)
         log.info("%s: %d rows from %d raw file(s)", rel, result.rows, len(files))

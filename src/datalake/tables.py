@@ -9,9 +9,10 @@ anything changed.
 from __future__ import annotations
 
 import csv
-import hashlib
-import io
+import os
+from collections import deque
 from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -171,48 +172,76 @@ def csv_ready(table: pa.Table) -> pa.Table:
     return table
 
 
-class _HashingSink(io.RawIOBase):
-    """A write-only file that hashes what passes through it."""
-
-    def __init__(self, handle) -> None:
-        self._handle = handle
-        self.digest = hashlib.sha256()
-
-    def writable(self) -> bool:
-        return True
-
-    def write(self, data) -> int:
-        self.digest.update(data)
-        return self._handle.write(data)
-
-
 @dataclass
 class WriteResult:
     rows: int
-    csv_sha256: str
+
+
+def _csv_bytes(table: pa.Table, header: bool):
+    sink = pa.BufferOutputStream()
+    options = pacsv.WriteOptions(include_header=header, quoting_style="needed")
+    pacsv.write_csv(table, sink, write_options=options)
+    return sink.getvalue()
+
+
+def _slices(table: pa.Table, parts: int) -> list[pa.Table]:
+    step = max(1, -(-table.num_rows // parts))
+    return [table.slice(i, step) for i in range(0, table.num_rows, step)]
 
 
 def write_table(
-    batches: Iterable, schema, csv_path: Path, parquet_path: Path | None = None
+    batches: Iterable, schema, csv_path: Path, parquet_path: Path | None = None, check: bool = True
 ) -> WriteResult:
-    """Write batches conformed to `schema` as CSV (and Parquet) in one streamed pass."""
-    rows = 0
-    options = pacsv.WriteOptions(quoting_style="needed")
-    parquet_writer = None
-    with open(csv_path, "wb") as handle:
-        sink = _HashingSink(handle)
-        with pacsv.CSVWriter(sink, _csv_schema(schema), write_options=options) as writer:
-            if parquet_path is not None:
-                parquet_writer = pq.ParquetWriter(parquet_path, schema.arrow_schema(True))
-            for batch in batches:
-                batch = schema.conform(batch)
-                rows += batch.num_rows
-                writer.write(csv_ready(_as_table(batch)))
-                if parquet_writer is not None:
-                    parquet_writer.write_table(schema.to_parquet(_as_table(batch)))
-        if parquet_writer is not None:
-            parquet_writer.close()
-    return WriteResult(rows, sink.digest.hexdigest())
+    """Write batches conformed to `schema` as CSV (and Parquet) in one streamed pass.
+
+    CSV text is produced in slices on a small thread pool (pyarrow releases the GIL) and
+    written in order, and Parquet is written on its own thread, so large tables use every core
+    while only a few batches are in memory at a time. `check` validates each batch's values.
+    """
+    workers = max(2, min(4, os.cpu_count() or 2))
+    rows, pending = 0, deque()
+    parquet_writer = (
+        pq.ParquetWriter(parquet_path, schema.arrow_schema(True))
+        if parquet_path is not None
+        else None
+    )
+    with (
+        ThreadPoolExecutor(workers) as pool,
+        ThreadPoolExecutor(1) as parquet_pool,
+        open(csv_path, "wb") as handle,
+    ):
+        empty = pa.Table.from_batches([], _csv_schema(schema))
+        handle.write(_csv_bytes(empty, header=True))
+        parquet_jobs = []
+        for batch in batches:
+            if check:
+                schema.check(batch)
+            table = _as_table(schema.conform(batch))
+            rows += table.num_rows
+            for piece in _slices(csv_ready(table), workers):
+                pending.append(pool.submit(_csv_bytes, piece, False))
+            if parquet_writer is not None:
+                parquet_jobs.append(
+                    parquet_pool.submit(parquet_writer.write_table, schema.to_parquet(table))
+                )
+            while len(pending) > 2 * workers:
+                handle.write(pending.popleft().result())
+            while len(parquet_jobs) > 2:
+                parquet_jobs.pop(0).result()
+        while pending:
+            handle.write(pending.popleft().result())
+        for job in parquet_jobs:
+            job.result()
+    if parquet_writer is not None:
+        parquet_writer.close()
+    return WriteResult(rows)
+
+
+def same_content(a: Path, b: Path) -> bool:
+    """True if two files hold the same bytes (sizes first, then content)."""
+    import filecmp
+
+    return Path(a).exists() and Path(b).exists() and filecmp.cmp(a, b, shallow=False)
 
 
 def _csv_schema(schema) -> pa.Schema:

@@ -15,7 +15,6 @@ import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlsplit
 
 from datalake.extract import AuthRequired
 from datalake.logs import register_secret
@@ -64,16 +63,29 @@ def login_command(script: Path) -> str:
     return f"python src/{script.parents[1].name}/extractors/{script.name} --login"
 
 
-def page_state(page, site: Site) -> str:
-    """'2fa', 'login' or 'ok' for the current page; 'loading' while it is being replaced."""
+_PROBE_JS = """([twofa, password, error]) => ({
+  ready: document.readyState !== "loading", path: location.pathname,
+  twofa: !!document.querySelector(twofa), password: !!document.querySelector(password),
+  error: !!document.querySelector(error), submitted: window.__submitted === true })"""
+
+
+def probe(page, site: Site) -> dict | None:
+    """One consistent look at the current document (None while it is being replaced)."""
     try:
-        if page.locator(site.twofa_field).count():
-            return "2fa"
-        if site.login_path.search(urlsplit(page.url).path):
-            return "login"
-        return "login" if page.locator(site.password_field).count() else "ok"
+        found = page.evaluate(_PROBE_JS, [site.twofa_field, site.password_field, site.error])
     except Exception:  # the document went away in the middle of the check
+        return None
+    return found if found["ready"] else None
+
+
+def page_state(page, site: Site, found: dict | None = None) -> str:
+    """'2fa', 'login' or 'ok' for the current page; 'loading' while it is being replaced."""
+    found = found or probe(page, site)
+    if found is None:
         return "loading"
+    if found["twofa"]:
+        return "2fa"
+    return "login" if found["password"] or site.login_path.search(found["path"]) else "ok"
 
 
 def ask(prompt: str, hidden: bool = False) -> str:
@@ -126,18 +138,18 @@ def _past_login(session) -> str | None:
 def _submit(session, before: str) -> str:
     """Submit the form; the state once the page changed, or `before` if it showed an error."""
     page, site = session.page, session.site
-    shown = page.locator(site.error).count()  # an error from an earlier attempt
+    shown = (probe(page, site) or {}).get("error")  # an error from an earlier attempt
     page.evaluate("window.__submitted = true")  # gone once a new document loads
     page.locator(site.submit).first.click(no_wait_after=True)
 
     def settled() -> str | None:
-        state = page_state(page, site)
-        if state != before:
-            return None if state == "loading" else state
-        try:
-            fresh = not shown or not page.evaluate("window.__submitted === true")
-            return state if fresh and page.locator(site.error).count() else None
-        except Exception:  # navigating
+        found = probe(page, site)
+        if found is None:
             return None
+        state = page_state(page, site, found)
+        if state != before:
+            return state
+        fresh = not shown or not found["submitted"]
+        return state if fresh and found["error"] else None
 
     return session.poll(settled, "the login", required=False) or before
