@@ -150,3 +150,22 @@ def test_runs_killed_at_random_moments_end_like_a_clean_run(sample_lake, tmp_pat
         assert hidden == []  # no partial file left in any zone
         keys = [(r[0], r[1]) for r in _comparable(lake)["tidy_daily_streams"]]
         assert len(keys) == len(set(keys))
+
+
+def test_a_new_stats_page_rebuilds_only_what_depends_on_it(sample_lake):
+    from distrokid.samples import spotify_stats_html
+
+    assert run_runner(sample_lake, *ONLY_DK).returncode == 0
+    untouched = ["staging/distrokid/bank_details.csv", "curated/dk_bank_details.csv",
+                 "curated/earnings.csv"]
+    before = {p: (sample_lake / p).stat().st_mtime_ns for p in untouched}
+    streams = (sample_lake / "curated" / "tidy_daily_streams.csv").read_bytes()
+    (sample_lake / "landing" / "distrokid" / "streams" / "spotify_streams_20261121T060000Z.html"
+     ).write_text(spotify_stats_html(date(2026, 11, 19), seed=3))
+    assert run_runner(sample_lake, *ONLY_DK).returncode == 0
+    assert {p: (sample_lake / p).stat().st_mtime_ns for p in untouched} == before
+    assert (sample_lake / "curated" / "tidy_daily_streams.csv").read_bytes() != streams
+    rows = _rows(sample_lake, "tidy_daily_streams")
+    assert rows[-1]["date"] == "2026-11-19" and rows[-1]["apple_streams"] == ""
+    archived = list((sample_lake / "archive" / "curated").rglob("*.csv.gz"))
+    assert [p.parent.name for p in archived] == ["tidy_daily_streams"]

@@ -16,7 +16,14 @@ from pathlib import Path
 from datalake.atomic import sweep_stale_temps
 from datalake.runs import EXIT_OK
 from datalake.schemas import TableSchema, load_schema
-from datalake.state import fingerprint, input_folder, is_up_to_date, save_state
+from datalake.state import (
+    fingerprint,
+    input_folder,
+    is_up_to_date,
+    load_state,
+    part_changed,
+    save_state,
+)
 
 log = logging.getLogger(__name__)
 SHARED_SCHEMAS = Path(__file__).resolve().parent
@@ -30,6 +37,7 @@ class CuratedTable:
     build: Callable[[StagingReader], object]
     partition: str | None = None
     schema_for: Callable[[StagingReader], str] | None = None  # schema file stem, if it varies
+    inputs: tuple[str, ...] | None = None  # staging datasets it reads (None: all of them)
 
 
 class StagingReader:
@@ -92,8 +100,24 @@ def publish_curated(ctx, tables: Sequence[CuratedTable]) -> int:
         return EXIT_OK
     sweep_stale_temps(ctx.lake.curated)
     prints = fingerprint(input_folder(ctx.lake, ctx.service, ctx.stage), ctx.script)
+    old = load_state(ctx.lake, ctx.service, ctx.stage)
     reader, outputs = StagingReader(ctx), {}
     for table in tables:
+        rel = ctx.lake.relative(ctx.lake.curated / f"{table.name}.csv")
+        inputs = (
+            [reader.path(d) for d in table.inputs]
+            if table.inputs is not None
+            else [ctx.lake.staging(ctx.service)]
+        )
+        if (
+            not ctx.force
+            and (ctx.lake.root / rel).exists()
+            and rel in old.get("outputs", {})
+            and not part_changed(old.get("inputs", {}), prints, inputs, ctx.script)
+        ):
+            outputs[rel] = "unchanged"
+            log.info("%s: its staging inputs are unchanged, kept", table.name)
+            continue
         schema = (
             load_schema(ctx.service_dir, table.schema_for(reader))
             if table.schema_for
@@ -103,7 +127,6 @@ def publish_curated(ctx, tables: Sequence[CuratedTable]) -> int:
             ctx.lake, schema, _batches(table.build(reader)), ctx.run_id, partition=table.partition
         )
         ctx.report.rows_out += result.rows
-        rel = ctx.lake.relative(ctx.lake.curated / f"{table.name}.csv")
         outputs[rel] = "changed" if result.changed else "unchanged"
         ctx.report.outputs.append(rel)
     save_state(ctx.lake, ctx.service, ctx.stage, prints, outputs)

@@ -19,7 +19,14 @@ from datalake.lineage import Lineage
 from datalake.registry import Registry
 from datalake.runs import EXIT_OK
 from datalake.schemas import load_schema
-from datalake.state import fingerprint, input_folder, is_up_to_date, save_state
+from datalake.state import (
+    fingerprint,
+    input_folder,
+    is_up_to_date,
+    load_state,
+    part_changed,
+    save_state,
+)
 
 log = logging.getLogger(__name__)
 
@@ -76,13 +83,24 @@ def build_staging(ctx, datasets: dict[str, Callable[[list[RawFile]], Any]]) -> i
         return EXIT_OK
     sweep_stale_temps(ctx.lake.staging(ctx.service))
     prints = fingerprint(input_folder(ctx.lake, ctx.service, ctx.stage), ctx.script)
+    old = load_state(ctx.lake, ctx.service, ctx.stage)
     outputs = {}
     for dataset, builder in datasets.items():
+        target = ctx.lake.staging(ctx.service) / f"{dataset}.csv"
+        rel = ctx.lake.relative(target)
+        raw_folder = ctx.lake.raw(ctx.service) / dataset
+        if (
+            not ctx.force
+            and target.exists()
+            and rel in old.get("outputs", {})
+            and not part_changed(old.get("inputs", {}), prints, [raw_folder], ctx.script)
+        ):
+            outputs[rel] = old["outputs"][rel]
+            log.info("%s: raw unchanged, kept", rel)
+            continue
         schema = load_schema(ctx.service_dir, f"stg_{dataset}")
         files = raw_files(ctx, dataset)
         ctx.report.files_in += len(files)
-        target = ctx.lake.staging(ctx.service) / f"{dataset}.csv"
-        rel = ctx.lake.relative(target)
         with atomic_path(target) as temp:
             batches = _batches(builder(files)) if files else []  # no input: header only
             result = write_table(batches, schema, temp)

@@ -80,6 +80,21 @@ def is_up_to_date(lake: Lake, service: str, stage: str, script: Path) -> bool:
     return all((lake.root / rel).exists() for rel in state.get("outputs", {}))
 
 
+def part_changed(old: dict, new: dict, inputs: list[Path], script: Path) -> bool:
+    """True if the fingerprint entries under `inputs` (files or folders) or the script differ."""
+    prefixes = [Path(p).as_posix() for p in inputs]
+
+    def part(prints: dict) -> dict:
+        return {
+            k: v
+            for k, v in prints.items()
+            if k == Path(script).as_posix()
+            or any(k == p or k.startswith(p + "/") for p in prefixes)
+        }
+
+    return part(old) != part(new)
+
+
 def visible_files(folder: Path) -> list[Path]:
     """Files under a folder, skipping hidden and `_`-prefixed names (state, temp, registry)."""
     return list(_visible_files(folder)) if folder.exists() else []

@@ -96,10 +96,11 @@ def _bank_schema(staging: StagingReader) -> str:
     return f"dk_bank_details_{_layout(staging)}"
 
 
+STATEMENT, STREAMS = ("bank_details",), ("spotify_streams", "apple_streams")
 TABLES = [
-    CuratedTable("dk_bank_details", bank_details, schema_for=_bank_schema),
-    CuratedTable("earnings", earnings, partition=SOURCE),
-    CuratedTable("tidy_daily_streams", daily_streams, partition=SOURCE),
+    CuratedTable("dk_bank_details", bank_details, schema_for=_bank_schema, inputs=STATEMENT),
+    CuratedTable("earnings", earnings, partition=SOURCE, inputs=STATEMENT),
+    CuratedTable("tidy_daily_streams", daily_streams, partition=SOURCE, inputs=STREAMS),
 ]
 
 

@@ -1,0 +1,1 @@
+"""TooLost service: extractors, cleaners and schemas (analytics JSON and monthly sales reports)."""

@@ -1,0 +1,1 @@
+"""TooLost cleaners: landing -> raw -> staging -> curated, one script per hop."""

@@ -1,0 +1,80 @@
+"""TooLost staging -> curated.
+
+Output: the `toolost` rows of `earnings` (one per sales report line, `line_id` = the report's
+`transaction_id`, `earnings_usd` = the payable amount as exact decimal text, never a float;
+`sale_month` from `sale_date`, `store` = `channel`, `title` = `track_title`, `quantity` =
+`units`, `artist` empty unless the report has an `artist` column, country `NA` kept) and the
+`toolost` partition of `tidy_daily_streams` (Spotify and Apple daily streams side by side; the
+platforms lag differently, so a day known for one and not yet for the other stays empty for the
+other, and so does `combined_streams`). Row lineage in `tidy_daily_streams` is the Spotify
+document's when the day has one, else the Apple document's.
+"""
+
+from datalake.curate import CuratedTable, StagingReader, publish_curated
+from datalake.lineage import LINEAGE_COLUMNS
+from datalake.stage import run_stage
+
+SOURCE = "toolost"
+_SAME = ("reporting_date", "isrc", "upc", "country")
+_RENAMED = {"store": "channel", "title": "track_title", "quantity": "units"}
+
+
+def earnings(staging: StagingReader):
+    """One `earnings` row per sales line."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    for batch in staging.batches("sales"):
+        month = pc.utf8_slice_codeunits(pc.cast(batch.column("sale_date"), pa.string()), 0, 7)
+        artist = batch.column("artist")
+        no_artist = pc.equal(artist, "")
+        yield pa.table(
+            {
+                "source": pa.repeat(pa.scalar(SOURCE), batch.num_rows),
+                "sale_month": month,
+                "artist": pc.if_else(no_artist, pa.scalar(None, pa.string()), artist),
+                **{name: batch.column(name) for name in _SAME},
+                **{name: batch.column(column) for name, column in _RENAMED.items()},
+                "earnings_usd": batch.column("payable_usd"),
+                "line_id": batch.column("transaction_id"),
+                **{name: batch.column(name) for name in LINEAGE_COLUMNS},
+            }
+        )
+
+
+def daily_streams(staging: StagingReader):
+    """Spotify and Apple daily streams per date; unknown stays empty."""
+    import pyarrow as pa
+
+    spotify = staging.table("spotify_streams").to_pandas()
+    apple = staging.table("apple_streams").to_pandas()
+    both = spotify.merge(apple, on="date", how="outer", suffixes=("_spotify", "_apple"))
+    frame = both.rename(
+        columns={"streams_spotify": "spotify_streams", "streams_apple": "apple_streams"}
+    ).sort_values("date")
+    for column in ("spotify_streams", "apple_streams"):
+        frame[column] = frame[column].astype("Int64")
+    frame["combined_streams"] = frame["spotify_streams"] + frame["apple_streams"]
+    frame["source"] = SOURCE
+    for column in LINEAGE_COLUMNS:
+        frame[column] = frame[f"{column}_spotify"].fillna(frame[f"{column}_apple"])
+    return pa.Table.from_pandas(frame, preserve_index=False)
+
+
+TABLES = [
+    CuratedTable("earnings", earnings, partition=SOURCE, inputs=("sales",)),
+    CuratedTable(
+        "tidy_daily_streams",
+        daily_streams,
+        partition=SOURCE,
+        inputs=("spotify_streams", "apple_streams"),
+    ),
+]
+
+
+def main() -> None:
+    run_stage(__file__, lambda ctx: publish_curated(ctx, TABLES))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""TooLost extractors (browser session: analytics JSON and monthly sales reports)."""
