@@ -16,8 +16,14 @@ from datalake.discovery import discover
 SCRIPTS, WARNINGS = discover(REPO / "src")
 FORBIDDEN_IMPORTS = {"os", "shutil", "hashlib", "dotenv", "minio"}
 ABSOLUTE_PATH = re.compile(r"^(/(home|tmp|usr|var|opt|root|mnt|srv|etc|work)/|[A-Za-z]:\\)")
-MODULE_LEVEL_OK = (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.ClassDef, ast.Assign,
-                   ast.AnnAssign)
+MODULE_LEVEL_OK = (
+    ast.Import,
+    ast.ImportFrom,
+    ast.FunctionDef,
+    ast.ClassDef,
+    ast.Assign,
+    ast.AnnAssign,
+)
 
 
 def _tree(path: Path) -> ast.Module:
@@ -64,8 +70,14 @@ def test_script_hygiene(script):
 @pytest.mark.parametrize("script", SCRIPTS, ids=lambda s: s.path.name)
 def test_importing_a_script_does_nothing(script, tmp_path):
     module = ".".join(script.path.relative_to(REPO / "src").with_suffix("").parts)
-    result = subprocess.run([sys.executable, "-c", f"import {module}"], env=clean_env(tmp_path),
-                            cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-c", f"import {module}"],
+        env=clean_env(tmp_path),
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout == "" and result.stderr == ""
     assert list(tmp_path.iterdir()) == []
@@ -81,21 +93,26 @@ def test_service_has_schemas_readme_and_tests(service):
     assert list((REPO / "tests").glob(f"test_{service}*.py")), "a test module for the service"
 
 
-@pytest.mark.parametrize("script", [s for s in SCRIPTS if s.stage == "raw2staging"],
-                         ids=lambda s: s.path.name)
+@pytest.mark.parametrize(
+    "script", [s for s in SCRIPTS if s.stage == "raw2staging"], ids=lambda s: s.path.name
+)
 def test_every_staging_dataset_has_its_schema(script):
     import importlib
 
     module = importlib.import_module(
-        ".".join(script.path.relative_to(REPO / "src").with_suffix("").parts))
+        ".".join(script.path.relative_to(REPO / "src").with_suffix("").parts)
+    )
     for dataset in getattr(module, "DATASETS", {}):
         assert (script.path.parents[1] / "schemas" / f"stg_{dataset}.json").exists()
 
 
 def test_every_runner_flag_is_documented_in_readme():
     readme = (REPO / "README.md").read_text("utf-8")
-    help_text = subprocess.run([sys.executable, str(REPO / "cronjob" / "run_datalake.py"),
-                                "--help"], capture_output=True, text=True).stdout
+    help_text = subprocess.run(
+        [sys.executable, str(REPO / "cronjob" / "run_datalake.py"), "--help"],
+        capture_output=True,
+        text=True,
+    ).stdout
     flags = set(re.findall(r"--[a-z][a-z-]+", help_text)) - {"--help"}
     missing = sorted(f for f in flags if f"`{f}" not in readme)
     assert flags and missing == []
@@ -105,8 +122,11 @@ def test_every_setting_read_by_the_code_is_in_env_example():
     example = (REPO / ".env.example").read_text("utf-8")
     names = set()
     for path in (REPO / "src").rglob("*.py"):
-        names |= set(re.findall(
-            r"(?:setting|secret|int_setting|float_setting|choice_setting)\(\s*\"([A-Z0-9_]+)\"",
-            path.read_text("utf-8")))
+        names |= set(
+            re.findall(
+                r"(?:setting|secret|int_setting|float_setting|choice_setting)\(\s*\"([A-Z0-9_]+)\"",
+                path.read_text("utf-8"),
+            )
+        )
     missing = sorted(n for n in names if not re.search(rf"^#?\s*{n}=", example, re.M))
     assert names and missing == []

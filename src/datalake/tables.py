@@ -143,6 +143,17 @@ def write_records(dst: Path, header: list[str], records: Iterable) -> int:
     return count
 
 
+def latest_per_key(tables: list, key: str):
+    """Tables concatenated (oldest extraction first); per key the last row wins; sorted by key.
+
+    This is "latest extraction wins" when the tables come oldest first (as `raw_files` gives them).
+    """
+    table = pa.concat_tables(tables)
+    rows = table.append_column("_row", pa.array(range(table.num_rows), pa.int64()))
+    last = rows.group_by(key, use_threads=False).aggregate([("_row", "max")])
+    return table.take(last.column("_row_max")).sort_by(key)
+
+
 def plain_decimal_text(array):
     """Decimal text with any scientific notation (`1.5E-05`) rewritten as plain text, exactly."""
     import pyarrow.compute as pc

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from datalake.lineage import add_lineage
 from datalake.stage import run_stage
 from datalake.staging import RawFile, build_staging
-from datalake.tables import iter_csv_text
+from datalake.tables import iter_csv_text, latest_per_key, read_csv_text
 from distrokid.settings import LAYOUTS, STAGING_NAMES
 
 
@@ -49,16 +49,7 @@ def bank_details(files: list[RawFile]) -> Iterator:
 
 def daily_streams(files: list[RawFile]):
     """All saved pages' daily points; per date the latest extraction wins."""
-    import pyarrow as pa
-
-    from datalake.tables import read_csv_text
-
-    tables = [add_lineage(read_csv_text(f.path), f.lineage) for f in files]
-    if not tables:
-        return pa.table({"date": pa.array([], pa.string()), "streams": pa.array([], pa.string())})
-    frame = pa.concat_tables(tables).to_pandas()
-    frame = frame.drop_duplicates("date", keep="last").sort_values("date")
-    return pa.Table.from_pandas(frame, preserve_index=False)
+    return latest_per_key([add_lineage(read_csv_text(f.path), f.lineage) for f in files], "date")
 
 
 DATASETS = {

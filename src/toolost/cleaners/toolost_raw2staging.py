@@ -16,18 +16,8 @@ from datalake.lineage import add_lineage
 from datalake.settings import SettingsError, setting
 from datalake.stage import run_stage
 from datalake.staging import RawFile, build_staging
-from datalake.tables import plain_decimal_text, read_csv_text
+from datalake.tables import latest_per_key, plain_decimal_text, read_csv_text
 from toolost.settings import DEFAULT_PAYABLE_COLUMN, PAYABLE_SETTING, SALES_DOCUMENTED
-
-
-def latest_per_key(tables: list, key: str):
-    """Tables concatenated (oldest extraction first); per key the last row wins; sorted by key."""
-    import pyarrow as pa
-
-    table = pa.concat_tables(tables)
-    rows = table.append_column("_row", pa.array(range(table.num_rows), pa.int64()))
-    last = rows.group_by(key, use_threads=False).aggregate([("_row", "max")])
-    return table.take(last.column("_row_max")).sort_by(key)
 
 
 def sales_lines(report, payable: str):

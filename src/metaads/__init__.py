@@ -1,0 +1,1 @@
+"""Meta Ads (Marketing API): ad objects and daily insights, from the Graph API to curated."""

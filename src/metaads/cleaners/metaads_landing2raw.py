@@ -1,0 +1,115 @@
+"""Meta Ads landing -> raw.
+
+Input: `landing/metaads/**/*.json`: the extractor's files `{"metaads_request": {"dataset": ...},
+"pages": [{"data": [...]}, ...]}`, and single Graph pages `{"data": [...], "paging": {...}}`
+saved by hand.
+Output: `raw/metaads/<dataset>/*.ndjson` for `campaigns`, `adsets`, `ads`, `ad_insights` and
+`campaign_insights`: one line per object or insights row, exactly as Graph gave it (keys sorted).
+Recognised by keys, not names: the request's `dataset`, else the first item's keys (`date_start`
+with `ad_id` = ad insights, with `campaign_id` only = campaign insights; `adset_id` = ad;
+`campaign_id` = ad set; `objective` = campaign).
+Oddities: paging URLs (they carry the access token) never reach raw; insights rows spanning
+several days (requested without `time_increment=1`: totals, not days) are quarantined, as are
+Graph error documents and empty or unrecognised pages.
+"""
+
+import json
+import re
+from pathlib import Path
+
+from datalake.landing import Format, Rejected, Sample, ingest_landing
+from datalake.records import write_ndjson
+from datalake.stage import run_stage
+from metaads.settings import DATASETS
+
+_ENVELOPE_RE = re.compile(r'\s*\{\s*"metaads_request"\s*:\s*')
+_PAGE_RE = re.compile(r'\s*\{\s*"data"\s*:\s*\[\s*')
+_ID_KEYS = {
+    "campaigns": "id",
+    "adsets": "id",
+    "ads": "id",
+    "ad_insights": "ad_id",
+    "campaign_insights": "campaign_id",
+}
+
+
+def dataset_of_item(item: dict) -> str | None:
+    """The dataset a Graph object or insights row belongs to, from its keys."""
+    if "date_start" in item:
+        if "ad_id" in item:
+            return "ad_insights"
+        return "campaign_insights" if "campaign_id" in item and "adset_id" not in item else None
+    if "adset_id" in item:
+        return "ads"
+    if "campaign_id" in item:
+        return "adsets"
+    return "campaigns" if "objective" in item else None
+
+
+def dataset_of(sample: Sample) -> str | None:
+    """The dataset of a landing file, from the head of its text."""
+    text, decoder = sample.text, json.JSONDecoder()
+    for pattern, pick in ((_ENVELOPE_RE, lambda r: r.get("dataset")), (_PAGE_RE, dataset_of_item)):
+        match = pattern.match(text)
+        if match:
+            try:
+                found, _ = decoder.raw_decode(text, match.end())
+            except ValueError:
+                return None
+            name = pick(found) if isinstance(found, dict) else None
+            return name if name in DATASETS else None
+    return None
+
+
+def graph_items(document: dict, dataset: str) -> tuple[list[dict], dict]:
+    """The items of a landing document and the metadata to record, or Rejected."""
+    request = document.get("metaads_request") or {}
+    pages = document.get("pages") if request else [document]
+    items = [item for page in pages for item in page.get("data", [])]
+    if not items and not request:
+        raise Rejected("a Graph page without data")
+    missing = sum(1 for item in items if not item.get(_ID_KEYS[dataset]))
+    if missing:
+        raise Rejected(f"{missing} {dataset} item(s) without {_ID_KEYS[dataset]}")
+    spans = [i for i in items if "date_start" in i and i["date_start"] != i.get("date_stop")]
+    if spans:
+        raise Rejected(
+            f"{len(spans)} insights row(s) span several days ({spans[0]['date_start']}.."
+            f"{spans[0].get('date_stop')}): totals, not days (time_increment=1 missing)"
+        )
+    meta = {k: request[k] for k in ("level", "since", "until", "report_run_id") if request.get(k)}
+    days = sorted(i["date_start"] for i in items if "date_start" in i)
+    if days:
+        meta.update(first_date=days[0], last_date=days[-1])
+    if not request and (document.get("paging") or {}).get("next"):
+        meta["partial"] = True  # one page of a longer listing
+    return items, meta
+
+
+def _converter(dataset: str):
+    def convert(src: Path, dst: Path) -> dict:
+        items, meta = graph_items(json.loads(src.read_bytes()), dataset)
+        return {"rows": write_ndjson(dst, items), **meta}
+
+    return convert
+
+
+def graph_error(sample: Sample) -> str | None:
+    """A Graph error document saved instead of data."""
+    if re.match(r'\s*\{\s*"error"\s*:', sample.text):
+        return f"a Graph error response, not data: {sample.text[:200]}"
+    return None
+
+
+FORMATS = [
+    Format(f"graph_{name}", name, lambda s, n=name: dataset_of(s) == n, _converter(name), "ndjson")
+    for name in DATASETS
+]
+
+
+def main() -> None:
+    run_stage(__file__, lambda ctx: ingest_landing(ctx, FORMATS, rejects=[graph_error]))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,157 @@
+"""Meta Ads staging -> curated.
+
+Input: `staging/metaads/{ad_insights,campaign_insights,campaigns,adsets,ads}.csv`.
+Output: `metaads_ads_daily` (one row per date and ad: the API's ad-level numbers, current names)
+and `metaads_campaigns_daily` (one row per date and campaign).
+Grain and key: (`date`, `ad_id`) and (`date`, `campaign_id`); true daily rows, never lifetime
+totals; the latest extraction already won in staging.
+Oddities: campaign additive metrics (spend, impressions, clicks, link clicks, actions) are the
+exact sums of the campaign's ad-day rows, so campaign and ad tables agree to the cent; reach is
+not additive, so it comes from the campaign-level row and is never summed across ads or days
+(empty when that row is missing); ctr, cpc and cpm follow from the sums. Names are joined from
+the object tables on their unique ids (no fan-out). Unknown stays empty, never 0.
+"""
+
+import logging
+from decimal import Decimal
+
+from datalake.curate import CuratedTable, StagingReader, publish_curated
+from datalake.lineage import LINEAGE_COLUMNS
+from datalake.stage import run_stage
+from metaads.settings import CANONICAL_ACTIONS
+
+log = logging.getLogger(__name__)
+ADDITIVE = ("impressions", "clicks", "link_clicks", *CANONICAL_ACTIONS)
+ADS_DAILY = (
+    "date",
+    "ad_id",
+    "ad_name",
+    "adset_id",
+    "adset_name",
+    "campaign_id",
+    "spend_usd",
+    "impressions",
+    "reach",
+    "clicks",
+    "link_clicks",
+)
+CAMPAIGNS_DAILY = (
+    "date",
+    "campaign_id",
+    "campaign_name",
+    "campaign_objective",
+    "spend_usd",
+    "impressions",
+    "reach",
+    "clicks",
+    "link_clicks",
+    "ctr",
+    "cpc",
+    "cpm",
+    *CANONICAL_ACTIONS,
+)
+_SIX = Decimal("0.000001")
+
+
+def _by_id(staging: StagingReader, dataset: str, key: str) -> dict[str, dict]:
+    return {row[key]: row for row in staging.table(dataset).to_pylist()}
+
+
+def _table(rows: list[dict], names):
+    import pyarrow as pa
+
+    names = [*names, *LINEAGE_COLUMNS]
+    return pa.table({name: [row.get(name) for row in rows] for name in names})
+
+
+def ads_daily(staging: StagingReader):
+    """One row per ad-day, with the current ad and ad set names."""
+    ads, adsets = _by_id(staging, "ads", "ad_id"), _by_id(staging, "adsets", "adset_id")
+    rows = []
+    for row in staging.table("ad_insights").to_pylist():
+        ad = ads.get(row["ad_id"], {})
+        adset_id = row["adset_id"] or ad.get("adset_id")
+        adset_name = adsets.get(adset_id, {}).get("adset_name") or row["adset_name"]
+        rows.append(
+            {**row, "ad_name": ad.get("ad_name") or row["ad_name"], "adset_id": adset_id}
+            | {"adset_name": adset_name, "spend_usd": row["spend"]}
+        )
+    return _table(rows, ADS_DAILY)
+
+
+def _plus(total, value):
+    """Sum where unknown (None) stays unknown."""
+    return None if total is None or value is None else total + value
+
+
+def _ratio(numerator, denominator, scale: int = 1) -> float | None:
+    if numerator is None or not denominator:
+        return None
+    return float((Decimal(numerator) * scale / Decimal(denominator)).quantize(_SIX))
+
+
+def sum_ad_days(ad_rows: list[dict]) -> dict[tuple, dict]:
+    """Additive metrics summed per (date, campaign_id); spend exactly; the latest lineage kept."""
+    groups: dict[tuple, dict] = {}
+    for row in ad_rows:
+        group = groups.setdefault(
+            (row["date"], row["campaign_id"]),
+            {"spend": Decimal(0), **dict.fromkeys(ADDITIVE, 0), "_rank": ("",), "first": row},
+        )
+        spend = row["spend"]
+        group["spend"] = _plus(group["spend"], None if spend is None else Decimal(spend))
+        for name in ADDITIVE:
+            group[name] = _plus(group[name], row[name])
+        rank = (row["_extracted_at"], row["_source_file"])
+        if rank > group["_rank"]:
+            group.update({c: row[c] for c in LINEAGE_COLUMNS}, _rank=rank)
+    return groups
+
+
+def campaign_day(day, campaign_id, group: dict, own: dict, current: dict) -> dict:
+    """A campaign-day row from its ads' sums, its own campaign-level row and its current name."""
+    spend, first = group["spend"], group["first"]
+    row = {name: group[name] for name in (*ADDITIVE, *LINEAGE_COLUMNS)}
+    row.update(date=day, campaign_id=campaign_id, reach=own.get("reach"))
+    row["campaign_name"] = (
+        current.get("campaign_name") or own.get("campaign_name") or first["campaign_name"]
+    )
+    row["campaign_objective"] = (
+        current.get("objective") or own.get("objective") or first["objective"]
+    )
+    row["spend_usd"] = None if spend is None else format(spend, "f")
+    row["ctr"] = _ratio(group["clicks"], group["impressions"], 100)
+    row["cpc"] = _ratio(spend, group["clicks"])
+    row["cpm"] = _ratio(spend, group["impressions"], 1000)
+    return row
+
+
+def campaigns_daily(staging: StagingReader):
+    """One row per campaign-day: sums of its ads, reach from the campaign-level row."""
+    campaigns = _by_id(staging, "campaigns", "campaign_id")
+    level = {
+        (r["date"], r["campaign_id"]): r for r in staging.table("campaign_insights").to_pylist()
+    }
+    groups = sum_ad_days(staging.table("ad_insights").to_pylist())
+    orphans = len(level.keys() - groups.keys())
+    if orphans:
+        log.warning("%d campaign-day row(s) without ad rows left out", orphans)
+    rows = [
+        campaign_day(day, cid, group, level.get((day, cid), {}), campaigns.get(cid, {}))
+        for (day, cid), group in sorted(groups.items())
+    ]
+    return _table(rows, CAMPAIGNS_DAILY)
+
+
+TABLES = [
+    CuratedTable("metaads_campaigns_daily", campaigns_daily),
+    CuratedTable("metaads_ads_daily", ads_daily),
+]
+
+
+def main() -> None:
+    run_stage(__file__, lambda ctx: publish_curated(ctx, TABLES))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,228 @@
+"""The Meta Graph Marketing API as the extractor uses it: throttling rules, paging, report jobs.
+
+`MetaThrottle` is the `datalake.http` hook with Meta's rules: code 190 means the token must be
+renewed (`AuthRequired`, exit 3); throttling codes (4, 17, 32, 613, 80000-80014) and HTTP 429
+are retried after the time to regain access the usage headers announce, else after a wait that
+doubles per consecutive throttle; usage above `PACE_FROM_PERCENT` in any usage header slows the
+next call down (adaptive, not a fixed sleep). `Graph` pages through `paging.next` until it is
+absent (a short page is not the end) and runs async insights report jobs until `Job Completed`
+(`async_percent_completion` 100 is not enough). Pages it returns never carry the `next` and
+`previous` URLs, which contain the access token.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable, Iterator
+from datetime import date
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from datalake.extract import AuthRequired, ExtractError
+from datalake.http import HttpClient
+from metaads.settings import (
+    AUTH_ERROR_CODE,
+    INSIGHTS_FIELDS,
+    MAX_ATTEMPTS,
+    MAX_POLL_SECONDS,
+    MAX_WAIT_SECONDS,
+    PACE_FROM_PERCENT,
+    REPORT_TIMEOUT_SECONDS,
+    THROTTLE_CODES,
+    TOKEN_EXPIRED_MESSAGE,
+    TRANSIENT_BACKOFF_SECONDS,
+    USAGE_HEADERS,
+)
+
+log = logging.getLogger(__name__)
+_USAGE_KEYS = ("call_count", "total_cputime", "total_time")
+
+
+class ReportFailed(ExtractError):
+    """An async report job ended as `Job Failed` (or `Job Skipped`): split its range."""
+
+
+class TooMuchData(ExtractError):
+    """Graph asked to reduce the amount of data (code 1): use report jobs instead."""
+
+
+def _json_header(value: str | None) -> Any:
+    try:
+        return json.loads(value) if value else None
+    except ValueError:
+        return None
+
+
+def usage(headers) -> tuple[float, float]:
+    """(highest usage percent, seconds until access is regained) from Meta's usage headers."""
+    business, account, app = (_json_header(headers.get(name)) for name in USAGE_HEADERS)
+    entries = [e for v in business.values() for e in v] if isinstance(business, dict) else []
+    entries = [e for e in entries if isinstance(e, dict)]
+    entries += [app] if isinstance(app, dict) else []
+    percents = [float(e.get(k) or 0) for e in entries for k in _USAGE_KEYS]
+    regain = [60.0 * float(e.get("estimated_time_to_regain_access") or 0) for e in entries]
+    if isinstance(account, dict):
+        percents.append(float(account.get("acc_id_util_pct") or 0))
+        if percents[-1] >= 100:
+            regain.append(float(account.get("reset_time_duration") or 0))
+    return max(percents, default=0.0), max(regain, default=0.0)
+
+
+def graph_error(response) -> dict:
+    """The `error` object of a Graph error response ({} if there is none)."""
+    try:
+        error = response.json().get("error")
+    except (ValueError, AttributeError):
+        return {}
+    return error if isinstance(error, dict) else {}
+
+
+class MetaThrottle:
+    """Meta's throttling and token rules, as a `datalake.http` throttle hook."""
+
+    def __init__(self, base_wait: float, max_wait: float = MAX_WAIT_SECONDS) -> None:
+        self.base_wait, self.max_wait, self.strikes = base_wait, max_wait, 0
+
+    def __call__(self, response) -> float | None:
+        percent, regain = usage(response.headers)
+        if response.ok:
+            self.strikes = 0
+            return self.pace(percent, regain)
+        error = graph_error(response)
+        if error.get("code") == AUTH_ERROR_CODE:
+            raise AuthRequired(TOKEN_EXPIRED_MESSAGE)
+        if response.status_code == 429 or error.get("code") in THROTTLE_CODES:
+            self.strikes += 1
+            wait = max(regain, self.base_wait * 2 ** (self.strikes - 1))
+            log.warning(
+                "Meta throttling (code %s, usage %.0f%%): waiting %.1fs",
+                error.get("code", response.status_code),
+                percent,
+                min(wait, self.max_wait),
+            )
+            return min(wait, self.max_wait)
+        if error.get("code") == 1 and "reduce the amount" in str(error.get("message", "")):
+            raise TooMuchData(f"Graph error 1: {error.get('message')}")
+        return None
+
+    def pace(self, percent: float, regain: float) -> float:
+        """Pause before the next call: none below the threshold, growing quadratically to 100 %."""
+        if percent <= PACE_FROM_PERCENT and not regain:
+            return 0.0
+        share = min(1.0, max(0.0, percent - PACE_FROM_PERCENT) / (100 - PACE_FROM_PERCENT))
+        return min(self.max_wait, max(regain, self.base_wait * share * share))
+
+
+def without_token(url: str) -> str:
+    """A paging URL without its `access_token` parameter (the client sends it as a header)."""
+    parts = urlsplit(url)
+    query = parse_qsl(parts.query, keep_blank_values=True)
+    kept = [(k, v) for k, v in query if k != "access_token"]
+    return urlunsplit(parts._replace(query=urlencode(kept)))
+
+
+def clean_page(page: dict) -> dict:
+    """A page as saved: `paging.next` / `paging.previous` (which carry the token) removed."""
+    paging = {k: v for k, v in (page.get("paging") or {}).items() if k not in ("next", "previous")}
+    cleaned = {k: v for k, v in page.items() if k != "paging"}
+    return {**cleaned, "paging": paging} if paging else cleaned
+
+
+def time_range(since: date, until: date) -> str:
+    return json.dumps({"since": since.isoformat(), "until": until.isoformat()})
+
+
+class Graph:
+    """One ad account on the Graph API (token sent as a header, never in a URL)."""
+
+    def __init__(
+        self,
+        *,
+        token: str,
+        account_id: str,
+        base_url: str,
+        version: str,
+        page_limit: int,
+        poll_seconds: float,
+        throttle_seconds: float,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.account_id, self.version = account_id, version
+        self.root = f"{base_url.rstrip('/')}/{version}"
+        self.page_limit, self.poll_seconds, self.sleep = page_limit, poll_seconds, sleep
+        self.http = HttpClient(
+            headers={"Authorization": f"Bearer {token}"},
+            secrets=[token],
+            max_attempts=MAX_ATTEMPTS,
+            backoff=TRANSIENT_BACKOFF_SECONDS,
+            max_wait=MAX_WAIT_SECONDS,
+            throttle=MetaThrottle(throttle_seconds),
+            sleep=sleep,
+        )
+
+    @property
+    def node(self) -> str:
+        return f"act_{self.account_id}"
+
+    def get(self, path: str, **params: Any) -> dict:
+        return self.http.json("GET", f"{self.root}/{path}", params=params)
+
+    def account(self) -> dict:
+        """The ad account node (name, currency, time zone): also proves the token works."""
+        return self.get(self.node, fields="name,currency,timezone_name")
+
+    def pages(self, path: str, **params: Any) -> Iterator[dict]:
+        """Every page of a listing, following `paging.next` until it is absent."""
+        url, query = f"{self.root}/{path}", {**params, "limit": self.page_limit}
+        while url:
+            page = self.http.json("GET", url, params=query)
+            following = (page.get("paging") or {}).get("next")
+            yield clean_page(page)
+            url, query = (without_token(following) if following else None), None
+
+    def objects(self, edge: str, fields: str) -> list[dict]:
+        """All pages of campaigns, adsets or ads."""
+        return list(self.pages(f"{self.node}/{edge}", fields=fields))
+
+    def insights(self, level: str, since: date, until: date) -> list[dict]:
+        """Daily insights rows (synchronous; fine for a few weeks)."""
+        return list(
+            self.pages(
+                f"{self.node}/insights",
+                level=level,
+                time_increment=1,
+                time_range=time_range(since, until),
+                fields=INSIGHTS_FIELDS[level],
+            )
+        )
+
+    def report(self, level: str, since: date, until: date) -> tuple[str, list[dict]]:
+        """Daily insights through an async report job: (report run id, pages)."""
+        data = {
+            "level": level,
+            "time_increment": 1,
+            "time_range": time_range(since, until),
+            "fields": INSIGHTS_FIELDS[level],
+        }
+        run_id = str(
+            self.http.json("POST", f"{self.root}/{self.node}/insights", data=data)["report_run_id"]
+        )
+        self._wait_for(run_id, since, until)
+        return run_id, list(self.pages(f"{run_id}/insights"))
+
+    def _wait_for(self, run_id: str, since: date, until: date) -> None:
+        wait, deadline = self.poll_seconds, time.monotonic() + REPORT_TIMEOUT_SECONDS
+        while True:
+            self.sleep(wait)
+            job = self.get(run_id, fields="async_status,async_percent_completion")
+            status = job.get("async_status")
+            if status == "Job Completed":
+                return
+            if status in ("Job Failed", "Job Skipped"):
+                raise ReportFailed(f"report job {run_id} ({since}..{until}): {status}")
+            if time.monotonic() > deadline:
+                raise ExtractError(f"report job {run_id} still '{status}' after the timeout")
+            log.debug("job %s: %s %s%%", run_id, status, job.get("async_percent_completion"))
+            wait = min(max(wait * 1.5, 0.01), MAX_POLL_SECONDS)
