@@ -60,23 +60,9 @@ class StagingReader:
 
     def batches(self, dataset: str) -> Iterable:
         """A staging table streamed in batches, typed by its schema (for large tables)."""
-        import pyarrow.csv as pacsv
+        from datalake.tables import iter_csv_typed
 
-        from datalake.tables import BLOCK_SIZE
-
-        schema = self.schema(dataset)
-        types = {c.name: schema.arrow_type(c) for c in schema.columns}
-        convert = pacsv.ConvertOptions(
-            column_types=types,
-            null_values=[""],
-            strings_can_be_null=False,
-            quoted_strings_can_be_null=False,
-        )
-        read = pacsv.ReadOptions(block_size=BLOCK_SIZE)
-        with pacsv.open_csv(
-            self.path(dataset), read_options=read, convert_options=convert
-        ) as reader:
-            yield from reader
+        yield from iter_csv_typed(self.path(dataset), self.schema(dataset))
 
 
 def table_schema(service_dir: Path, name: str) -> TableSchema:

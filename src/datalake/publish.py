@@ -121,24 +121,13 @@ def _existing_sources(lake: Lake, name: str, schema, column: str) -> list[str]:
 
 def _rows_of_source(lake: Lake, name: str, schema, column: str, source: str) -> Iterator:
     import pyarrow.compute as pc
-    import pyarrow.csv as pacsv
 
-    from datalake.tables import BLOCK_SIZE
+    from datalake.tables import iter_csv_typed
 
-    types = {c.name: schema.arrow_type(c) for c in schema.columns}
-    convert = pacsv.ConvertOptions(
-        column_types=types,
-        null_values=[""],
-        strings_can_be_null=False,
-        quoted_strings_can_be_null=False,
-    )
-    read = pacsv.ReadOptions(block_size=BLOCK_SIZE)
-    path = lake.curated / f"{name}.csv"
-    with pacsv.open_csv(path, read_options=read, convert_options=convert) as reader:
-        for batch in reader:
-            kept = batch.filter(pc.equal(batch.column(column), source))
-            if kept.num_rows:
-                yield kept
+    for batch in iter_csv_typed(lake.curated / f"{name}.csv", schema):
+        kept = batch.filter(pc.equal(batch.column(column), source))
+        if kept.num_rows:
+            yield kept
 
 
 def _merged(lake: Lake, name: str, schema, batches: Iterable, partition: str, column: str):

@@ -167,6 +167,20 @@ def plain_decimal_text(array):
     return pa.array(fixed, pa.string())
 
 
+def iter_csv_typed(path: Path, schema, block_size: int = BLOCK_SIZE) -> Iterator[pa.RecordBatch]:
+    """Stream a zone CSV written by `write_table`, typed by its TableSchema (empty = null)."""
+    types = {c.name: schema.arrow_type(c) for c in schema.columns}
+    convert = pacsv.ConvertOptions(
+        column_types=types,
+        null_values=[""],
+        strings_can_be_null=False,
+        quoted_strings_can_be_null=False,
+    )
+    read = pacsv.ReadOptions(block_size=block_size)
+    with pacsv.open_csv(path, read_options=read, convert_options=convert) as reader:
+        yield from reader
+
+
 def _plain_decimal(value: float | None) -> str | None:
     if value is None:
         return None

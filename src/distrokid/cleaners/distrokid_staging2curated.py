@@ -11,6 +11,7 @@ one, else the Apple page's.
 
 from datalake.curate import CuratedTable, StagingReader, publish_curated
 from datalake.lineage import LINEAGE_COLUMNS
+from datalake.shared_tables import tidy_daily_streams
 from datalake.stage import run_stage
 from datalake.tables import plain_decimal_text
 from distrokid.settings import LAYOUTS, STAGING_NAMES
@@ -75,21 +76,7 @@ def earnings(staging: StagingReader):
 
 def daily_streams(staging: StagingReader):
     """Spotify and Apple daily streams per date; unknown stays empty."""
-    import pyarrow as pa
-
-    spotify = staging.table("spotify_streams").to_pandas()
-    apple = staging.table("apple_streams").to_pandas()
-    both = spotify.merge(apple, on="date", how="outer", suffixes=("_spotify", "_apple"))
-    frame = both.rename(
-        columns={"streams_spotify": "spotify_streams", "streams_apple": "apple_streams"}
-    ).sort_values("date")
-    frame["combined_streams"] = frame["spotify_streams"] + frame["apple_streams"]
-    frame["source"] = SOURCE
-    for column in LINEAGE_COLUMNS:
-        frame[column] = frame[f"{column}_spotify"].fillna(frame[f"{column}_apple"])
-    for column in ("spotify_streams", "apple_streams", "combined_streams"):
-        frame[column] = frame[column].astype("Int64")
-    return pa.Table.from_pandas(frame, preserve_index=False)
+    return tidy_daily_streams(staging, SOURCE)
 
 
 def _bank_schema(staging: StagingReader) -> str:

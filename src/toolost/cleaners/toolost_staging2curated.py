@@ -12,6 +12,7 @@ document's when the day has one, else the Apple document's.
 
 from datalake.curate import CuratedTable, StagingReader, publish_curated
 from datalake.lineage import LINEAGE_COLUMNS
+from datalake.shared_tables import tidy_daily_streams
 from datalake.stage import run_stage
 
 SOURCE = "toolost"
@@ -44,21 +45,7 @@ def earnings(staging: StagingReader):
 
 def daily_streams(staging: StagingReader):
     """Spotify and Apple daily streams per date; unknown stays empty."""
-    import pyarrow as pa
-
-    spotify = staging.table("spotify_streams").to_pandas()
-    apple = staging.table("apple_streams").to_pandas()
-    both = spotify.merge(apple, on="date", how="outer", suffixes=("_spotify", "_apple"))
-    frame = both.rename(
-        columns={"streams_spotify": "spotify_streams", "streams_apple": "apple_streams"}
-    ).sort_values("date")
-    for column in ("spotify_streams", "apple_streams"):
-        frame[column] = frame[column].astype("Int64")
-    frame["combined_streams"] = frame["spotify_streams"] + frame["apple_streams"]
-    frame["source"] = SOURCE
-    for column in LINEAGE_COLUMNS:
-        frame[column] = frame[f"{column}_spotify"].fillna(frame[f"{column}_apple"])
-    return pa.Table.from_pandas(frame, preserve_index=False)
+    return tidy_daily_streams(staging, SOURCE)
 
 
 TABLES = [
