@@ -43,9 +43,17 @@ from datalake.extract import (
 from datalake.logs import redact, register_secret
 from datalake.paths import stamp
 from datalake.settings import REPO_ROOT, SettingsError, choice_setting, int_setting, setting
-from datalake.weblogin import Credentials, Site, ask, authenticate, login_command, page_state
+from datalake.weblogin import (
+    Credentials,
+    Site,
+    ask,
+    authenticate,
+    credentials,
+    login_command,
+    page_state,
+)
 
-__all__ = ["BrowserSession", "Credentials", "Site", "add_login_flag", "run_browser_extractor"]
+__all__ = ["BrowserSession", "Site", "add_login_flag", "credentials", "run_browser_extractor"]
 log = logging.getLogger(__name__)
 CHROMIUM_ARGS = [
     "--disable-gpu",
@@ -250,13 +258,14 @@ class BrowserSession:
 
     def poll(self, check, what: str, person: bool = False, required: bool = True):
         """Wait (bounded by the timeout setting) until `check()` is truthy; return its value."""
-        deadline = time.monotonic() + (self.login_timeout if person else self.timeout)
+        seconds = self.login_timeout if person else self.timeout
+        deadline = time.monotonic() + seconds
         while time.monotonic() < deadline:
             if value := check():
                 return value
             self.page.wait_for_timeout(100)
         if required:
-            raise ExtractError(f"timed out after {self.timeout}s waiting for {what}")
+            raise ExtractError(f"timed out after {seconds}s waiting for {what}")
         return None
 
     def _json_body(self, name: str, response) -> bytes:

@@ -12,9 +12,8 @@ Output: `landing/distrokid/streams/spotify_stats_<stamp>.html` and `applemusic_s
 
 import re
 
-from datalake.browser import Site, add_login_flag, run_browser_extractor
+from datalake.browser import Site, add_login_flag, credentials, run_browser_extractor
 from datalake.stage import run_stage
-from datalake.weblogin import credentials
 
 SITE = Site(
     service="distrokid",

@@ -12,9 +12,14 @@ Output: `landing/toolost/analytics/{spotify,apple}_<stamp>.json` (bodies as serv
 
 import re
 
-from datalake.browser import Site, add_login_flag, already_landed, run_browser_extractor
+from datalake.browser import (
+    Site,
+    add_login_flag,
+    already_landed,
+    credentials,
+    run_browser_extractor,
+)
 from datalake.stage import run_stage
-from datalake.weblogin import credentials
 
 SITE = Site(
     service="toolost",
