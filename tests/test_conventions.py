@@ -9,8 +9,8 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from conftest import REPO, clean_env
+
 from datalake.discovery import discover
 
 SCRIPTS, WARNINGS = discover(REPO / "src")

@@ -156,12 +156,16 @@ def test_a_new_stats_page_rebuilds_only_what_depends_on_it(sample_lake):
     from distrokid.samples import spotify_stats_html
 
     assert run_runner(sample_lake, *ONLY_DK).returncode == 0
-    untouched = ["staging/distrokid/bank_details.csv", "curated/dk_bank_details.csv",
-                 "curated/earnings.csv"]
+    untouched = [
+        "staging/distrokid/bank_details.csv",
+        "curated/dk_bank_details.csv",
+        "curated/earnings.csv",
+    ]
     before = {p: (sample_lake / p).stat().st_mtime_ns for p in untouched}
     streams = (sample_lake / "curated" / "tidy_daily_streams.csv").read_bytes()
-    (sample_lake / "landing" / "distrokid" / "streams" / "spotify_streams_20261121T060000Z.html"
-     ).write_text(spotify_stats_html(date(2026, 11, 19), seed=3))
+    (
+        sample_lake / "landing" / "distrokid" / "streams" / "spotify_streams_20261121T060000Z.html"
+    ).write_text(spotify_stats_html(date(2026, 11, 19), seed=3))
     assert run_runner(sample_lake, *ONLY_DK).returncode == 0
     assert {p: (sample_lake / p).stat().st_mtime_ns for p in untouched} == before
     assert (sample_lake / "curated" / "tidy_daily_streams.csv").read_bytes() != streams
