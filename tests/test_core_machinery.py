@@ -376,3 +376,38 @@ def test_dry_run_prints_the_plan_and_runs_nothing(lake_root):
     stages = [line.split()[0] for line in result.stdout.splitlines()]
     assert stages == ["landing2raw", "raw2staging", "staging2curated"]
     assert not (lake_root / "_runs").exists() or not any((lake_root / "_runs").glob("2*"))
+
+
+def test_cron_wrapper_works_from_any_directory_and_passes_arguments(lake_root, tmp_path):
+    from conftest import clean_env
+
+    wrapper = REPO / "cronjob" / "run_datalake_cron_no_extractors.sh"
+    env = clean_env(lake_root, DATALAKE_PYTHON=sys.executable)
+    result = subprocess.run(
+        ["bash", str(wrapper), "--service", "distrokid", "--dry-run"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert [line.split()[:2] for line in result.stdout.splitlines()] == [
+        ["landing2raw", "distrokid"],
+        ["raw2staging", "distrokid"],
+        ["staging2curated", "distrokid"],
+    ]
+    locked = LakeLock(Lake(lake_root))
+    locked.acquire("wrapper-test")
+    try:
+        full = subprocess.run(
+            ["bash", str(REPO / "cronjob" / "run_datalake_cron.sh"), "--service", "distrokid"],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    finally:
+        locked.release()
+    assert full.returncode == 75  # the runner's exit code comes through the wrapper
