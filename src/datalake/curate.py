@@ -54,15 +54,24 @@ class StagingReader:
 
     def table(self, dataset: str):
         """A whole staging table, typed by its schema."""
-        from datalake.tables import read_csv_typed
+        import pyarrow as pa
 
-        return read_csv_typed(self.path(dataset), self.schema(dataset))
+        return pa.Table.from_batches(
+            list(self.batches(dataset)), self.schema(dataset).arrow_schema()
+        )
 
     def batches(self, dataset: str) -> Iterable:
-        """A staging table streamed in batches, typed by its schema (for large tables)."""
-        from datalake.tables import iter_csv_typed
+        """A staging table streamed in batches, typed by its schema (for large tables).
 
-        yield from iter_csv_typed(self.path(dataset), self.schema(dataset))
+        Read from the Parquet copy that raw2staging writes beside the CSV (same rows, typed,
+        several times faster to read), else from the CSV."""
+        from datalake.tables import iter_csv_typed, iter_parquet
+
+        schema, copy = self.schema(dataset), self.path(dataset).with_suffix(".parquet")
+        if copy.exists():
+            yield from iter_parquet(copy, schema)
+        else:
+            yield from iter_csv_typed(self.path(dataset), schema)
 
 
 def table_schema(service_dir: Path, name: str) -> TableSchema:

@@ -69,6 +69,7 @@ def commit_files(
     run_id: str,
     rows: int | None = None,
     note: str = "",
+    sources: list[str] | None = None,
 ) -> None:
     """Archive the current version (if any), then move the new files into place."""
     csv_path, parquet_path = lake.curated / f"{name}.csv", lake.curated / f"{name}.parquet"
@@ -91,6 +92,7 @@ def commit_files(
             "published_at": published_at.isoformat(),
             "run_id": run_id,
             "note": note,
+            **({"sources": sources} if sources is not None else {}),
         },
     )
     log.info(
@@ -108,15 +110,21 @@ def _source_rank(source: str) -> tuple[int, str]:
     return (SOURCE_ORDER.index(source) if source in SOURCE_ORDER else len(SOURCE_ORDER), source)
 
 
-def _existing_sources(lake: Lake, name: str, schema, column: str) -> list[str]:
+def _existing_sources(lake: Lake, name: str, column: str) -> list[str]:
+    """The sources present in the current table: from its manifest when the manifest describes
+    the current file (same size and mtime), else read from the CSV's partition column."""
     import pyarrow.compute as pc
-    import pyarrow.parquet as pq
+    import pyarrow.csv as pacsv
 
-    parquet_path = lake.curated / f"{name}.parquet"
-    if not (lake.curated / f"{name}.csv").exists() or not parquet_path.exists():
+    csv_path = lake.curated / f"{name}.csv"
+    if not csv_path.exists():
         return []
-    values = pq.read_table(parquet_path, columns=[column]).column(column)
-    return [str(v) for v in pc.unique(values).to_pylist() if v is not None]
+    meta, stat = current_meta(lake, name) or {}, FileStat.of(csv_path)
+    if "sources" in meta and (meta.get("size"), meta.get("mtime_ns")) == (stat.size, stat.mtime_ns):
+        return list(meta["sources"])
+    options = pacsv.ConvertOptions(include_columns=[column])
+    values = pacsv.read_csv(csv_path, convert_options=options).column(column)
+    return [str(v) for v in pc.unique(values).to_pylist() if v]
 
 
 def _rows_of_source(lake: Lake, name: str, schema, column: str, source: str) -> Iterator:
@@ -130,15 +138,24 @@ def _rows_of_source(lake: Lake, name: str, schema, column: str, source: str) -> 
             yield kept
 
 
-def _merged(lake: Lake, name: str, schema, batches: Iterable, partition: str, column: str):
-    sources = sorted(
-        set(_existing_sources(lake, name, schema, column)) | {partition}, key=_source_rank
-    )
+def _merged(
+    lake: Lake,
+    name: str,
+    schema,
+    batches: Iterable,
+    partition: str,
+    column: str,
+    counts: dict[str, int],
+):
+    """The new partition's rows in place of its old ones, every source in order."""
+    sources = sorted(set(_existing_sources(lake, name, column)) | {partition}, key=_source_rank)
     for source in sources:
-        if source == partition:
-            yield from batches
-        else:
-            yield from _rows_of_source(lake, name, schema, column, source)
+        part = (
+            batches if source == partition else _rows_of_source(lake, name, schema, column, source)
+        )
+        for batch in part:
+            counts[source] = counts.get(source, 0) + batch.num_rows
+            yield batch
 
 
 def publish(
@@ -158,10 +175,11 @@ def publish(
 
     name = schema.name
     with table_lock(lake, name):
+        counts: dict[str, int] = {}
         stream = (
             batches
             if partition is None
-            else _merged(lake, name, schema, batches, partition, partition_column)
+            else _merged(lake, name, schema, batches, partition, partition_column, counts)
         )
         csv_temp, parquet_temp = temp_pair(lake, name)
         try:
@@ -169,7 +187,16 @@ def publish(
             if same_content(csv_temp, lake.curated / f"{name}.csv"):
                 log.info("%s unchanged (%d rows)", name, result.rows)
                 return PublishResult(name, False, result.rows)
-            commit_files(lake, name, csv_temp, parquet_temp, run_id, rows=result.rows)
+            sources = sorted((s for s, n in counts.items() if n), key=_source_rank)
+            commit_files(
+                lake,
+                name,
+                csv_temp,
+                parquet_temp,
+                run_id,
+                rows=result.rows,
+                sources=sources if partition is not None else None,
+            )
             return PublishResult(name, True, result.rows)
         finally:
             for temp in (csv_temp, parquet_temp):

@@ -126,10 +126,6 @@ class TableSchema:
         maker = pa.RecordBatch if isinstance(table, pa.RecordBatch) else pa.Table
         return maker.from_arrays(arrays, schema=self.arrow_schema())
 
-    def to_parquet(self, table):
-        """Cast a conformed table to the Parquet types (decimal text becomes decimal128)."""
-        return table.cast(self.arrow_schema(for_parquet=True))
-
 
 def _cast(array, arrow_type):
     import pyarrow as pa

@@ -67,19 +67,6 @@ def read_csv_text(path: Path, **options) -> pa.Table:
     return pa.table({n: pa.array([], pa.string()) for n in names})
 
 
-def read_csv_typed(path: Path, schema) -> pa.Table:
-    """A zone CSV written by `write_table`, typed by its TableSchema (empty cell = null)."""
-    types = {c.name: schema.arrow_type(c) for c in schema.columns}
-    convert = pacsv.ConvertOptions(
-        column_types=types,
-        null_values=[""],
-        strings_can_be_null=False,
-        quoted_strings_can_be_null=False,
-    )
-    table = pacsv.read_csv(path, convert_options=convert)
-    return table.select([n for n in schema.names if n in table.schema.names])
-
-
 def standardize_delimited(
     src: Path,
     dst: Path,
@@ -181,6 +168,23 @@ def iter_csv_typed(path: Path, schema, block_size: int = BLOCK_SIZE) -> Iterator
         yield from reader
 
 
+def iter_parquet(path: Path, schema, batch_size: int = 256_000) -> Iterator[pa.RecordBatch]:
+    """Stream a Parquet file written by `write_table`, as the in-memory types of its schema.
+
+    Empty text is read as "" (as the CSV reader does), so either copy gives the same table."""
+    import pyarrow.compute as pc
+
+    target = schema.arrow_schema()
+    for batch in pq.ParquetFile(path).iter_batches(batch_size=batch_size):
+        columns = []
+        for field in target:
+            column = batch.column(field.name)
+            if pa.types.is_string(field.type):
+                column = pc.fill_null(column.cast(pa.string()), "")
+            columns.append(column.cast(field.type))
+        yield pa.RecordBatch.from_arrays(columns, schema=target)
+
+
 def _plain_decimal(value: float | None) -> str | None:
     if value is None:
         return None
@@ -215,20 +219,25 @@ def _slices(table: pa.Table, parts: int) -> list[pa.Table]:
 
 
 def write_table(
-    batches: Iterable, schema, csv_path: Path, parquet_path: Path | None = None, check: bool = True
+    batches: Iterable,
+    schema,
+    csv_path: Path,
+    parquet_path: Path | None = None,
+    check: bool = True,
+    decimals_as_text: bool = False,
 ) -> WriteResult:
     """Write batches conformed to `schema` as CSV (and Parquet) in one streamed pass.
 
     CSV text is produced in slices on a small thread pool (pyarrow releases the GIL) and
     written in order, and Parquet is written on its own thread, so large tables use every core
     while only a few batches are in memory at a time. `check` validates each batch's values.
+    Parquet decimals are decimal128(38, 12) unless `decimals_as_text` keeps their exact text.
     """
+    parquet_schema = schema.arrow_schema(for_parquet=not decimals_as_text)
     workers = max(2, min(4, os.cpu_count() or 2))
     rows, pending = 0, deque()
     parquet_writer = (
-        pq.ParquetWriter(parquet_path, schema.arrow_schema(True))
-        if parquet_path is not None
-        else None
+        pq.ParquetWriter(parquet_path, parquet_schema) if parquet_path is not None else None
     )
     with (
         ThreadPoolExecutor(workers) as pool,
@@ -247,7 +256,7 @@ def write_table(
                 pending.append(pool.submit(_csv_bytes, piece, False))
             if parquet_writer is not None:
                 parquet_jobs.append(
-                    parquet_pool.submit(parquet_writer.write_table, schema.to_parquet(table))
+                    parquet_pool.submit(parquet_writer.write_table, table.cast(parquet_schema))
                 )
             while len(pending) > 2 * workers:
                 handle.write(pending.popleft().result())
