@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -96,7 +97,7 @@ def publish_curated(ctx, tables: Sequence[CuratedTable]) -> int:
     sweep_stale_temps(ctx.lake.curated)
     prints = fingerprint(input_folder(ctx.lake, ctx.service, ctx.stage), ctx.script)
     old = load_state(ctx.lake, ctx.service, ctx.stage)
-    reader, outputs = StagingReader(ctx), {}
+    reader, outputs, todo = StagingReader(ctx), {}, []
     for table in tables:
         rel = ctx.lake.relative(ctx.lake.curated / f"{table.name}.csv")
         inputs = (
@@ -113,16 +114,23 @@ def publish_curated(ctx, tables: Sequence[CuratedTable]) -> int:
             outputs[rel] = "unchanged"
             log.info("%s: its staging inputs are unchanged, kept", table.name)
             continue
+        todo.append((rel, table))
+
+    def build_and_publish(rel: str, table: CuratedTable):
         schema = (
             load_schema(ctx.service_dir, table.schema_for(reader))
             if table.schema_for
             else table_schema(ctx.service_dir, table.name)
         )
-        result = publish(
-            ctx.lake, schema, _batches(table.build(reader)), ctx.run_id, partition=table.partition
-        )
-        ctx.report.rows_out += result.rows
-        outputs[rel] = "changed" if result.changed else "unchanged"
-        ctx.report.outputs.append(rel)
+        batches = _batches(table.build(reader))
+        return rel, publish(ctx.lake, schema, batches, ctx.run_id, partition=table.partition)
+
+    # Tables are independent: build them side by side (pyarrow releases the GIL), so a big
+    # statement's two tables share the cores instead of waiting for each other.
+    with ThreadPoolExecutor(max(1, min(len(todo), 2))) as pool:
+        for rel, result in pool.map(lambda job: build_and_publish(*job), todo):
+            ctx.report.rows_out += result.rows
+            outputs[rel] = "changed" if result.changed else "unchanged"
+            ctx.report.outputs.append(rel)
     save_state(ctx.lake, ctx.service, ctx.stage, prints, outputs)
     return EXIT_OK

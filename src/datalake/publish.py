@@ -158,6 +158,11 @@ def _merged(
             yield batch
 
 
+def _chain(first, rest: Iterator) -> Iterator:
+    yield first
+    yield from rest
+
+
 def publish(
     lake: Lake,
     schema,
@@ -175,6 +180,13 @@ def publish(
 
     name = schema.name
     with table_lock(lake, name):
+        if partition is not None:
+            batches = iter(batches)
+            first = next(batches, None)
+            if first is None and partition not in _existing_sources(lake, name, partition_column):
+                log.info("%s: no %s rows before or now, nothing to rewrite", name, partition)
+                return PublishResult(name, False, 0)
+            batches = batches if first is None else _chain(first, batches)
         counts: dict[str, int] = {}
         stream = (
             batches

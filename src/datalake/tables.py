@@ -168,7 +168,7 @@ def iter_csv_typed(path: Path, schema, block_size: int = BLOCK_SIZE) -> Iterator
         yield from reader
 
 
-def iter_parquet(path: Path, schema, batch_size: int = 256_000) -> Iterator[pa.RecordBatch]:
+def iter_parquet(path: Path, schema, batch_size: int = 65_536) -> Iterator[pa.RecordBatch]:
     """Stream a Parquet file written by `write_table`, as the in-memory types of its schema.
 
     Empty text is read as "" (as the CSV reader does), so either copy gives the same table."""
@@ -258,7 +258,7 @@ def write_table(
                 parquet_jobs.append(
                     parquet_pool.submit(parquet_writer.write_table, table.cast(parquet_schema))
                 )
-            while len(pending) > 2 * workers:
+            while len(pending) > workers:
                 handle.write(pending.popleft().result())
             while len(parquet_jobs) > 2:
                 parquet_jobs.pop(0).result()

@@ -27,6 +27,7 @@ def newest_statement(files: list[RawFile]) -> RawFile | None:
 
 def bank_details(files: list[RawFile]) -> Iterator:
     """Lines of the newest statement, renamed to staging names, numbered, with lineage."""
+    import numpy as np
     import pyarrow as pa
 
     statement = newest_statement(files)
@@ -38,7 +39,7 @@ def bank_details(files: list[RawFile]) -> Iterator:
         columns = {STAGING_NAMES[name]: batch.column(name) for name in LAYOUTS[layout]}
         table = pa.table(
             {
-                "line_number": pa.array(range(first, first + batch.num_rows), pa.int64()),
+                "line_number": pa.array(np.arange(first, first + batch.num_rows, dtype=np.int64)),
                 "statement_layout": pa.repeat(pa.scalar(layout, pa.int64()), batch.num_rows),
                 **columns,
             }
