@@ -142,10 +142,10 @@ def test_schema_checks_columns_and_names_problems(tmp_path):
     assert schema.conform(good).to_pylist() == [
         {"day": datetime(2026, 1, 2).date(), "n": 7, "usd": "-0.000000000001"}
     ]
-    bad = pa.table({"day": ["02/01/2026", ""], "usd": ["1e5", "2"]})
+    bad = pa.table({"day": ["02/01/2026", "", "2026-02-30"], "usd": ["1e5", "2", "3"]})
     problems = schema.validate(bad)
     assert "day: 1 empty value(s) in a required column" in problems
-    assert any(p.startswith("day: 1 value(s) not date") for p in problems)
+    assert "day: 2 value(s) not date (e.g. ['02/01/2026', '2026-02-30'])" in problems
     assert any(p.startswith("usd: 1 value(s) not decimal") for p in problems)
     with pytest.raises(SchemaError, match="missing columns: day, usd"):
         schema.conform(pa.table({"n": ["1"]}))

@@ -252,7 +252,9 @@ def test_restate_changes_a_day_for_later_reads(fake):
         if k[1] == other.isoformat():
             assert new[k] == old[k]
         else:
-            assert Decimal(new[k]) == pytest.approx(Decimal(old[k]) * Decimal("1.5"), abs=Decimal("0.05"))
+            assert Decimal(new[k]) == pytest.approx(
+                Decimal(old[k]) * Decimal("1.5"), abs=Decimal("0.05")
+            )
     ad_rows = _daily_rows(fake, "ad", day, day, fields="campaign_id,spend")
     for campaign_id, _ in [k for k in new if k[1] == day.isoformat()]:
         ad_sum = sum(Decimal(r["spend"]) for r in ad_rows if r["campaign_id"] == campaign_id)

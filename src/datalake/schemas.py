@@ -138,31 +138,68 @@ def _cast(array, arrow_type):
     return pc.cast(array, arrow_type)
 
 
+_CAST_KINDS = {"integer": "int64", "number": "float64", "date": "date32"}
+
+
+def _passes_cast(values, kind: str) -> bool:
+    """Fast path: a kind that Arrow can parse is valid if the whole column casts."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    try:
+        parsed = pc.cast(values, getattr(pa, _CAST_KINDS[kind])())
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return False
+    return kind != "number" or not pc.any(pc.invert(pc.is_finite(parsed))).as_py()
+
+
+def _invalid(values, pattern: str, kind: str):
+    import pyarrow.compute as pc
+
+    bad = pc.invert(pc.match_substring_regex(values, pattern))
+    if kind == "date":  # the right shape is not enough: 2026-02-30 is no date
+        parsed = pc.strptime(values, format="%Y-%m-%d", unit="s", error_is_null=True)
+        same = pc.equal(pc.strftime(parsed, format="%Y-%m-%d"), values)  # no silent roll-over
+        bad = pc.or_(bad, pc.invert(pc.fill_null(same, False)))
+    return bad
+
+
+def _pattern_problem(column: Column, array, values, pattern: str) -> str | None:
+    import pyarrow.compute as pc
+
+    distinct = pc.unique(values)  # dates, months, codes: few distinct values to test
+    if not pc.any(_invalid(distinct, pattern, column.kind)).as_py():
+        return None
+    bad = _invalid(values, pattern, column.kind)
+    examples = pc.filter(values, bad).slice(0, 3).to_pylist()
+    return f"{column.name}: {pc.sum(bad).as_py()} value(s) not {column.kind} (e.g. {examples})"
+
+
 def _column_problems(column: Column, array) -> list[str]:
+    """Problems of one column, checked on the whole column at once (never row by row)."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
     problems = []
     is_text = pa.types.is_string(array.type) or pa.types.is_large_string(array.type)
-    checks = [_TEXT_PATTERNS.get(column.kind), column.pattern] if is_text else [None]
+    checks = [_TEXT_PATTERNS.get(column.kind), column.pattern] if is_text else []
     if column.nullable and not any(checks) and column.enum is None and column.minimum is None:
         return problems  # free text: nothing to check, and nothing to pay for on big tables
     empty = pc.or_kleene(pc.is_null(array), pc.equal(array, "")) if is_text else pc.is_null(array)
     empties = pc.sum(empty).as_py() or 0
     if empties and not column.nullable:
         problems.append(f"{column.name}: {empties} empty value(s) in a required column")
+    values = pc.filter(array, pc.invert(empty)) if empties else array
+    if is_text and column.kind in _CAST_KINDS and _passes_cast(values, column.kind):
+        checks[0] = None
     for pattern in filter(None, checks):
-        ok = pc.or_kleene(empty, pc.match_substring_regex(array, pattern))
-        bad = pc.invert(pc.fill_null(ok, True))
-        if pc.any(bad).as_py():
-            examples = pc.filter(array, bad).slice(0, 3).to_pylist()
-            problems.append(
-                f"{column.name}: {pc.sum(bad).as_py()} value(s) not {column.kind} (e.g. {examples})"
-            )
+        problem = _pattern_problem(column, array, values, pattern)
+        if problem:
+            problems.append(problem)
     if column.enum is not None and is_text:
-        outside = pc.invert(pc.or_kleene(empty, pc.is_in(array, pa.array(column.enum))))
+        outside = pc.invert(pc.is_in(values, pa.array(column.enum)))
         if pc.any(outside).as_py():
-            examples = pc.unique(pc.filter(array, outside)).slice(0, 3).to_pylist()
+            examples = pc.unique(pc.filter(values, outside)).slice(0, 3).to_pylist()
             problems.append(f"{column.name}: values outside {list(column.enum)}: {examples}")
     if column.minimum is not None and not is_text and array.null_count < len(array):
         low = pc.min(array).as_py()
