@@ -41,7 +41,6 @@ SCRIPTS = {
     "toolost": "src/toolost/extractors/toolost_extractor.py",
 }
 PREFIX = {"distrokid": "DK", "toolost": "TOOLOST"}
-TOOLOST_CLEANER = REPO_ROOT / "src" / "toolost" / "cleaners" / "toolost_landing2raw.py"
 STAMPED = r"_\d{8}T\d{6}Z"
 
 
@@ -374,7 +373,6 @@ def test_runner_reports_the_login_command_and_skips_unconfigured(tmp_path, sites
     assert status["toolost"]["exit_code"] == 4  # no credentials, no session: skipped
 
 
-@pytest.mark.skipif(not TOOLOST_CLEANER.exists(), reason="TooLost cleaners not there yet")
 def test_runner_toolost_to_curated_after_distrokid_with_history(tmp_path, sites, dk, tl):
     this_year = date(date.today().year, 1, 1)
     last_year = date(this_year.year - 1, 1, 1)
