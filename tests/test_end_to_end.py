@@ -173,3 +173,31 @@ def test_a_new_stats_page_rebuilds_only_what_depends_on_it(sample_lake):
     assert rows[-1]["date"] == "2026-11-19" and rows[-1]["apple_streams"] == ""
     archived = list((sample_lake / "archive" / "curated").rglob("*.csv.gz"))
     assert [p.parent.name for p in archived] == ["tidy_daily_streams"]
+
+
+def test_the_quick_start_demo_runs_every_service_and_reruns_as_a_no_op(tmp_path):
+    root = tmp_path / "demo"
+    env = {k: v for k, v in clean_env(root).items() if k != "DATALAKE_ROOT"}
+    first = subprocess.run(
+        [sys.executable, "-m", "datalake.demo", "--root", str(root)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert first.returncode == 0, first.stderr
+    assert f"Run report: {root / '_runs' / 'latest.html'}" in first.stdout
+    sources = {r["source"] for r in _rows(root, "tidy_daily_streams")}
+    assert sources == {"distrokid", "toolost"}
+    assert {r["source"] for r in _rows(root, "earnings")} == {"distrokid", "toolost"}
+    assert len(_rows(root, "metaads_campaigns_daily")) > 0
+    before = snapshot(root / "curated")
+    again = subprocess.run(
+        [sys.executable, "-m", "datalake.demo", "--root", str(root)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert again.returncode == 0 and "(0 sample file(s) copied" in again.stdout
+    assert snapshot(root / "curated") == before

@@ -32,7 +32,7 @@ SOURCE_ORDER = ("distrokid", "toolost")
 class PublishResult:
     table: str
     changed: bool
-    rows: int
+    rows: int  # rows written by this publisher (its partition's, for a shared table)
 
 
 def _manifest_path(lake: Lake, name: str) -> Path:
@@ -194,11 +194,15 @@ def publish(
             else _merged(lake, name, schema, batches, partition, partition_column, counts)
         )
         csv_temp, parquet_temp = temp_pair(lake, name)
+
+        def own_rows(total: int) -> int:  # a partition update reports its own rows
+            return total if partition is None else counts.get(partition, 0)
+
         try:
             result = write_table(stream, schema, csv_temp, parquet_temp, check=check)
             if same_content(csv_temp, lake.curated / f"{name}.csv"):
                 log.info("%s unchanged (%d rows)", name, result.rows)
-                return PublishResult(name, False, result.rows)
+                return PublishResult(name, False, own_rows(result.rows))
             sources = sorted((s for s, n in counts.items() if n), key=_source_rank)
             commit_files(
                 lake,
@@ -209,7 +213,7 @@ def publish(
                 rows=result.rows,
                 sources=sources if partition is not None else None,
             )
-            return PublishResult(name, True, result.rows)
+            return PublishResult(name, True, own_rows(result.rows))
         finally:
             for temp in (csv_temp, parquet_temp):
                 temp.unlink(missing_ok=True)
