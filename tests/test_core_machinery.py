@@ -411,3 +411,53 @@ def test_cron_wrapper_works_from_any_directory_and_passes_arguments(lake_root, t
     finally:
         locked.release()
     assert full.returncode == 75  # the runner's exit code comes through the wrapper
+
+
+def test_secrets_with_quotes_and_accents_are_redacted_from_reports(lake_root):
+    from datalake.logs import register_secret
+    from datalake.runs import ScriptReport
+
+    secret = 'pässwörd"\\1'
+    register_secret(secret)
+    report = ScriptReport(
+        "svc", "extract", "svc_extractor.py", "run-1", message=f"login failed for password {secret}"
+    )
+    report.write(Lake(lake_root))
+    text = report.path(Lake(lake_root)).read_text()
+    assert "***" in text
+    for form in (secret, json.dumps(secret)[1:-1], json.dumps(secret, ensure_ascii=False)[1:-1]):
+        assert form not in text
+
+
+def test_rewriting_one_partition_keeps_the_other_sources_bytes(lake_root):
+    from datalake.curate import table_schema
+
+    lake = Lake(lake_root)
+    schema = table_schema(REPO / "src" / "distrokid", "earnings")
+    lineage = {c: ["r"] for c in ("_run_id", "_source_file", "_source_sha256", "_extracted_at")}
+
+    def line(source, artist, line_id):
+        return pa.table(
+            {
+                "source": [source],
+                "reporting_date": ["2026-01-02"],
+                "sale_month": ["2025-12"],
+                "store": ["S"],
+                "artist": pa.array([artist], pa.string()),
+                "title": ["T"],
+                "isrc": [""],
+                "upc": ["0012"],
+                "country": ["NA"],
+                "quantity": ["1"],
+                "earnings_usd": ["-0.10"],
+                "line_id": [line_id],
+                **lineage,
+            }
+        )
+
+    publish(lake, schema, [line("toolost", None, "t1")], "r", partition="toolost")
+    first = (lake.curated / "earnings.csv").read_bytes()
+    publish(lake, schema, [line("distrokid", "A", "d1")], "r", partition="distrokid")
+    rows = (lake.curated / "earnings.csv").read_bytes().splitlines()
+    assert rows[2] == first.splitlines()[1]  # the toolost line, byte for byte
+    assert rows[2].startswith(b'"toolost",2026-01-02,"2025-12","S",,"T","","0012","NA",1,"-0.10"')

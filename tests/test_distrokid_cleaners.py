@@ -267,3 +267,33 @@ def test_daily_streams_keep_history_and_leave_unknown_empty(lake_root):
     )
     assert by_date["2026-10-09"]["apple_streams"] == ""  # Apple lags a day behind Spotify
     assert {r["source"] for r in rows} == {"distrokid"}
+
+
+def test_a_stats_page_with_an_impossible_date_is_quarantined_not_blocking(lake_root):
+    page = spotify_stats_html(date(2026, 3, 5), days=10).replace("2026-03-01", "2026-02-30")
+    folder = _landing(lake_root) / "streams"
+    folder.mkdir(parents=True)
+    (folder / "spotify_20260306T060000Z.html").write_text(page)
+    (folder / "spotify_20260310T060000Z.html").write_text(
+        spotify_stats_html(date(2026, 3, 9), days=3)
+    )
+    assert _clean(lake_root) == [5, 0, 0]
+    reason = json.loads(
+        next((lake_root / "raw" / "_quarantine" / "distrokid").glob("*.reason.json")).read_text()
+    )["reason"]
+    assert "date: 1 value(s) not date (e.g. ['2026-02-30'])" in reason
+    assert [r["date"] for r in _curated(lake_root, "tidy_daily_streams")] == [
+        "2026-03-07",
+        "2026-03-08",
+        "2026-03-09",
+    ]
+
+
+def test_a_file_name_with_an_impossible_timestamp_falls_back_to_mtime(lake_root):
+    folder = _landing(lake_root) / "streams"
+    folder.mkdir(parents=True)
+    (folder / "spotify_20261399T999999Z.html").write_text(
+        spotify_stats_html(date(2026, 3, 9), days=2)
+    )
+    assert _clean(lake_root) == [0, 0, 0]
+    assert len(_curated(lake_root, "tidy_daily_streams")) == 2

@@ -412,7 +412,7 @@ def _assert_earnings(root: Path, reports: dict[str, bytes]) -> None:
     assert line["quantity"] == first["units"] and line["reporting_date"] == first["reporting_date"]
     assert line["artist"] == "" and any(r["country"] == "NA" for r in rows)
     table = pq.read_table(root / "curated" / "earnings.parquet")
-    assert table.schema.field("earnings_usd").type == pa.decimal128(38, 12)
+    assert table.schema.field("earnings_usd").type == pa.decimal128(38, 18)
     parquet_rows = [r for r in table.to_pylist() if r["source"] == "toolost"]
     assert sum(r["earnings_usd"] for r in parquet_rows) == sum(_payable_by_month(reports).values())
 

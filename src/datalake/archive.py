@@ -99,17 +99,32 @@ def version_at(lake: Lake, name: str, moment: datetime) -> Version | None:
 
 def restore(lake: Lake, name: str, moment: datetime, run_id: str = "restore") -> Version | None:
     """Make the version current at `moment` the current table again; None if it already is."""
-    from datalake.publish import commit_files, temp_pair
+    from datalake.publish import commit_files, table_lock, temp_pair
 
-    version = version_at(lake, name, moment)
-    if version is None:
-        return None
-    csv_temp, parquet_temp = temp_pair(lake, name)
-    with gzip.open(version.csv_gz, "rb") as src, open(csv_temp, "wb") as dst:
-        shutil.copyfileobj(src, dst, 1 << 20)
-    if version.parquet.exists():
-        shutil.copyfile(version.parquet, parquet_temp)
-    commit_files(lake, name, csv_temp, parquet_temp, run_id=run_id, note=f"restored {version}")
+    with table_lock(lake, name):  # a run publishing this table waits, and vice versa
+        version = version_at(lake, name, moment)
+        if version is None:
+            return None
+        csv_temp, parquet_temp = temp_pair(lake, name)
+        try:
+            with gzip.open(version.csv_gz, "rb") as src, open(csv_temp, "wb") as dst:
+                shutil.copyfileobj(src, dst, 1 << 20)
+            if version.parquet.exists():
+                shutil.copyfile(version.parquet, parquet_temp)
+            else:  # never leave a Parquet file that disagrees with the restored CSV
+                log.warning("%s has no Parquet copy: the current Parquet file is removed", version)
+                (lake.curated / f"{name}.parquet").unlink(missing_ok=True)
+            commit_files(
+                lake,
+                name,
+                csv_temp,
+                parquet_temp,
+                run_id=run_id,
+                note=f"restored {version.csv_gz.name}",
+            )
+        finally:
+            csv_temp.unlink(missing_ok=True)
+            parquet_temp.unlink(missing_ok=True)
     return version
 
 

@@ -116,9 +116,10 @@ def sweep_stale_temps(folder: Path, max_age_seconds: float = 86400.0) -> list[Pa
     now = time.time()
     for temp in folder.rglob(f".*{TEMP_SUFFIX}"):
         pid_text = temp.name[: -len(TEMP_SUFFIX)].rsplit(".", 1)[-1]
-        stale = not pid_text.isdigit() or not _pid_alive(int(pid_text))
+        if not pid_text.isdigit():
+            continue  # not one of ours (`.<name>.<pid>.tmp`): never touch it
         try:
-            if stale or now - temp.stat().st_mtime > max_age_seconds:
+            if not _pid_alive(int(pid_text)) or now - temp.stat().st_mtime > max_age_seconds:
                 temp.unlink()
                 removed.append(temp)
         except FileNotFoundError:

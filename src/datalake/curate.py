@@ -81,15 +81,10 @@ def table_schema(service_dir: Path, name: str) -> TableSchema:
     return TableSchema.load(own) if own.exists() else load_schema(SHARED_SCHEMAS, name)
 
 
-def _batches(result) -> Iterable:
-    import pyarrow as pa
-
-    return [result] if isinstance(result, pa.Table | pa.RecordBatch) else result
-
-
 def publish_curated(ctx, tables: Sequence[CuratedTable]) -> int:
     """Build and publish the service's curated tables (skipped when staging is unchanged)."""
     from datalake.publish import publish
+    from datalake.tables import as_batches
 
     if not ctx.force and is_up_to_date(ctx.lake, ctx.service, ctx.stage, ctx.script):
         log.info("%s staging2curated: staging unchanged, nothing to do", ctx.service)
@@ -122,7 +117,7 @@ def publish_curated(ctx, tables: Sequence[CuratedTable]) -> int:
             if table.schema_for
             else table_schema(ctx.service_dir, table.name)
         )
-        batches = _batches(table.build(reader))
+        batches = as_batches(table.build(reader))
         return rel, publish(ctx.lake, schema, batches, ctx.run_id, partition=table.partition)
 
     # Tables are independent: build them side by side (pyarrow releases the GIL), so a big

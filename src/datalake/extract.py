@@ -47,7 +47,10 @@ def landing_path(
     stem, dot, ext = safe.rpartition(".")
     stem, ext = (stem, ext) if dot and stem else (safe, "bin")
     folder = lake.landing(service) / sanitize_filename(dataset, "files")
-    target = folder / f"{stem}_{stamp(moment)}.{ext}"
+    target, number = folder / f"{stem}_{stamp(moment)}.{ext}", 1
+    while target.exists():  # landing is never overwritten: a second file in the same second
+        number += 1
+        target = folder / f"{stem}-{number}_{stamp(moment)}.{ext}"
     if folder.resolve() not in target.resolve().parents:  # belt and braces
         raise ValueError(f"refusing to write outside landing: {filename!r}")
     return target

@@ -64,6 +64,7 @@ class Format:
     detect: Callable[[Sample], bool]
     convert: Callable[[Path, Path], dict[str, Any]]
     extension: str = "csv"
+    schema: str | None = None  # raw schema the converted CSV must meet (small tables)
 
 
 @dataclass
@@ -104,6 +105,11 @@ def _convert(ctx, landing: Path, sha: str, fmt: Format) -> tuple[str, dict[str, 
     target = ctx.lake.raw(ctx.service) / fmt.dataset / f"{landing.stem}__{sha[:12]}.{fmt.extension}"
     with atomic_path(target) as temp:
         meta = fmt.convert(landing, temp) or {}
+        if fmt.schema:  # what raw holds must be usable downstream: check it before it lands
+            from datalake.schemas import load_schema
+            from datalake.tables import read_csv_text
+
+            load_schema(ctx.service_dir, fmt.schema).check(read_csv_text(temp))
     return ctx.lake.relative(target), meta
 
 

@@ -35,6 +35,18 @@ def redact(text: str) -> str:
     return _BEARER_RE.sub(r"\1***", text)
 
 
+def redact_obj(value):
+    """A JSON-like structure with every string redacted (before serialising, so that escaping
+    cannot hide a secret from `redact`)."""
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, dict):
+        return {redact_obj(k): redact_obj(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [redact_obj(v) for v in value]
+    return value
+
+
 class RedactingFormatter(logging.Formatter):
     """A UTC formatter that redacts secrets from the final text (message and traceback)."""
 

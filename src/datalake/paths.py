@@ -32,10 +32,12 @@ def stamp(moment: datetime | None = None) -> str:
 
 def parse_stamp(name: str) -> datetime | None:
     """The last UTC timestamp found in a file name, or None."""
-    found = _STAMP_RE.findall(name)
-    if not found:
-        return None
-    return datetime.strptime(found[-1], STAMP_FORMAT).replace(tzinfo=UTC)
+    for found in reversed(_STAMP_RE.findall(name)):
+        try:
+            return datetime.strptime(found, STAMP_FORMAT).replace(tzinfo=UTC)
+        except ValueError:  # looks like a stamp, is no time (20261399T999999Z)
+            continue
+    return None
 
 
 def iso(moment: datetime) -> str:

@@ -11,7 +11,7 @@ import json
 from html import escape
 
 from datalake.atomic import atomic_write_text
-from datalake.logs import redact
+from datalake.logs import redact, redact_obj
 from datalake.paths import Lake
 
 _STYLE = """body{font:14px system-ui,sans-serif;margin:2em;color:#222}
@@ -38,6 +38,7 @@ def _row(row: dict) -> str:
         f"{row.get('duration_s', 0):.1f}s",
         str(details.get("files_in", "")),
         str(details.get("rows_out", "")),
+        details.get("message", "") if row.get("exit_code") not in (0, None) else "",
         row.get("log", ""),
     ]
     return f'<tr class="{_css(row)}">' + "".join(f"<td>{escape(c)}</td>" for c in cells) + "</tr>"
@@ -68,7 +69,7 @@ def render_html(record: dict) -> str:
 {f"<h2>Log in again</h2><ul>{logins}</ul>" if logins else ""}
 {f"<h2>Quarantined input</h2><ul>{quarantine_items}</ul>" if quarantine_items else ""}
 <h2>Scripts</h2><table><tr><th>service</th><th>stage</th><th>script</th><th>status</th>
-<th>exit</th><th>time</th><th>files in</th><th>rows out</th><th>log</th></tr>
+<th>exit</th><th>time</th><th>files in</th><th>rows out</th><th>message</th><th>log</th></tr>
 {rows}</table>
 {f"<h2>Warnings</h2><ul>{warnings}</ul>" if warnings else ""}
 </body></html>
@@ -77,7 +78,7 @@ def render_html(record: dict) -> str:
 
 def write_reports(lake: Lake, run_id: str, record: dict) -> None:
     """Write run.json and report.html for a run, and the `latest` copies."""
-    text = redact(json.dumps(record, indent=1, default=str)) + "\n"
+    text = redact(json.dumps(redact_obj(record), indent=1, default=str)) + "\n"
     html = redact(render_html(record))
     folder = lake.run_dir(run_id)
     atomic_write_text(folder / "run.json", text)

@@ -34,6 +34,7 @@ from datalake.runs import (
     EXIT_USAGE,
     new_run_id,
     read_script_reports,
+    report_key,
     worst_exit,
 )
 from datalake.settings import REPO_ROOT, Settings, SettingsError, get_settings, setting
@@ -198,7 +199,17 @@ def execute(
             ]
             futures = {s: pool.submit(_run_one, s, args, lake, settings, run_id) for s in ready}
             for script, future in futures.items():
-                outcome = future.result()
+                try:
+                    outcome = future.result()
+                except Exception as error:  # the runner's own trouble must not lose the report
+                    log.exception("%s could not be run", script.name)
+                    outcome = Outcome(
+                        script.service,
+                        script.stage,
+                        script.path.name,
+                        f"failed to start: {type(error).__name__}: {error}",
+                        exit_code=EXIT_FAILED,
+                    )
                 outcomes.append(outcome)
                 progress(outcome)
                 if not script.is_extractor and outcome.exit_code not in (EXIT_OK, 5):
@@ -211,7 +222,7 @@ def _finish(lake: Lake, run_id: str, args, outcomes, warnings, started) -> int:
 
     details = read_script_reports(lake, run_id)
     for outcome in outcomes:
-        key = f"{outcome.service}.{outcome.stage}"
+        key = report_key(outcome.service, outcome.stage, outcome.script)
         outcome.details = details.get(key, {}) if outcome.log else {}
     codes = [o.exit_code for o in outcomes if o.exit_code not in (None, EXIT_NOT_CONFIGURED)]
     code = worst_exit(codes)

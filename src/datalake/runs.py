@@ -76,8 +76,13 @@ class ScriptReport:
         """Count rows rejected for a reason."""
         self.rejected[reason] += count
 
+    @property
+    def key(self) -> str:
+        """`<service>.<stage>`, plus the script name for extractors (a service may have several)."""
+        return report_key(self.service, self.stage, self.script)
+
     def path(self, lake: Lake) -> Path:
-        return lake.run_dir(self.run_id) / "scripts" / f"{self.service}.{self.stage}.json"
+        return lake.run_dir(self.run_id) / "scripts" / f"{self.key}.json"
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -86,10 +91,15 @@ class ScriptReport:
 
     def write(self, lake: Lake) -> None:
         """Write the record (secrets redacted) atomically."""
-        from datalake.logs import redact
+        from datalake.logs import redact, redact_obj
 
-        text = json.dumps(self.to_dict(), indent=1, sort_keys=True, default=str)
+        text = json.dumps(redact_obj(self.to_dict()), indent=1, sort_keys=True, default=str)
         atomic_write_text(self.path(lake), redact(text) + "\n")
+
+
+def report_key(service: str, stage: str, script: str) -> str:
+    """The key of a script's report in a run."""
+    return f"{service}.{stage}" + (f".{Path(script).stem}" if stage == "extract" else "")
 
 
 def read_script_reports(lake: Lake, run_id: str) -> dict[str, dict[str, Any]]:

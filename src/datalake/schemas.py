@@ -2,7 +2,7 @@
 
 A table schema is a JSON Schema object whose `properties` are the columns, in order. Column kinds
 come from `type` and `format`: string, integer, number, `format: date` (YYYY-MM-DD), `format:
-month` (YYYY-MM), `format: decimal` (exact decimal text, Parquet decimal128(38, 12)). `x-key`
+month` (YYYY-MM), `format: decimal` (exact decimal text, Parquet decimal128(38, 18)). `x-key`
 names the key columns. Lineage columns are appended to every table unless `x-lineage` is false.
 Validation works on whole columns (pyarrow compute), never row by row. Whole JSON documents
 (captured API responses) are checked with jsonschema by `validate_document()`.
@@ -84,7 +84,7 @@ class TableSchema:
         if column.kind == "date":
             return pa.date32()
         if column.kind == "decimal" and for_parquet:
-            return pa.decimal128(38, 12)
+            return pa.decimal128(38, 18)
         return pa.string()
 
     def arrow_schema(self, for_parquet: bool = False):

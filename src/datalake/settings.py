@@ -94,13 +94,23 @@ class Settings:
     log_level: str
 
 
+def _storage() -> str:
+    storage = choice_setting("DATALAKE_STORAGE", "local", ("local", "minio"))
+    if storage == "minio":
+        raise SettingsError(
+            "DATALAKE_STORAGE=minio is not available yet (a later issue adds the "
+            "MinIO backend); use local"
+        )
+    return storage
+
+
 @functools.cache
 def get_settings() -> Settings:
     """Read and validate the lake-wide settings once per process."""
     root = Path(setting("DATALAKE_ROOT") or REPO_ROOT).expanduser().resolve()
     return Settings(
         root=root,
-        storage=choice_setting("DATALAKE_STORAGE", "local", ("local", "minio")),
+        storage=_storage(),
         workers=int_setting("DATALAKE_WORKERS", min(4, os.cpu_count() or 2), minimum=1),
         script_timeout=int_setting("DATALAKE_SCRIPT_TIMEOUT", 3600, minimum=1),
         extractor_timeout=int_setting("DATALAKE_EXTRACTOR_TIMEOUT", 1800, minimum=1),

@@ -11,7 +11,7 @@ files did not change.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -70,15 +70,9 @@ def raw_files(ctx, dataset: str) -> list[RawFile]:
     return [RawFile(p, lin, meta, i) for i, (*_, p, lin, meta) in enumerate(found)]
 
 
-def _batches(result) -> Iterable:
-    import pyarrow as pa
-
-    return [result] if isinstance(result, pa.Table | pa.RecordBatch) else result
-
-
 def build_staging(ctx, datasets: dict[str, Callable[[list[RawFile]], Any]]) -> int:
     """Rebuild the service's staging tables from raw (skipped when no raw file changed)."""
-    from datalake.tables import same_content, write_table
+    from datalake.tables import as_batches, same_content, write_table
 
     if not ctx.force and is_up_to_date(ctx.lake, ctx.service, ctx.stage, ctx.script):
         log.info("%s raw2staging: raw unchanged, nothing to do", ctx.service)
@@ -104,12 +98,14 @@ def build_staging(ctx, datasets: dict[str, Callable[[list[RawFile]], Any]]) -> i
         files = raw_files(ctx, dataset)
         ctx.report.files_in += len(files)
         copy = target.with_suffix(".parquet")
-        with atomic_path(copy) as parquet_temp, atomic_path(target) as temp:
-            batches = _batches(builder(files)) if files else []  # no input: header only
+        # the Parquet copy is replaced first (the inner block exits first), then the CSV; a file
+        # whose content did not change is kept as it is (and so is its mtime)
+        with atomic_path(target) as temp, atomic_path(copy) as parquet_temp:
+            batches = as_batches(builder(files)) if files else []  # no input: header only
             result = write_table(batches, schema, temp, parquet_temp, decimals_as_text=True)
-            if same_content(temp, target) and copy.exists():
-                temp.unlink()  # same content: keep the files (and their mtimes) as they are
-                parquet_temp.unlink()
+            for new, current in ((temp, target), (parquet_temp, copy)):
+                if same_content(new, current):
+                    new.unlink()
         outputs[rel] = result.rows
         ctx.report.rows_out += result.rows
         ctx.report.outputs.append(rel)

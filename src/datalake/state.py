@@ -25,10 +25,22 @@ def _visible_files(folder: Path):
                 yield Path(dirpath) / name
 
 
+SHARED_CODE = Path(__file__).resolve().parent
+
+
+def code_files(script: Path) -> list[Path]:
+    """What a stage's output depends on besides its inputs: the script, its service's settings
+    and schemas, and the shared package (so a fixed parser or schema rebuilds)."""
+    service = Path(script).resolve().parents[1]
+    found = [Path(script), *sorted((service / "schemas").glob("*.json"))]
+    found += [p for p in (service / "settings.py",) if p.exists()]
+    return found + sorted(SHARED_CODE.glob("*.py")) + sorted(SHARED_CODE.glob("schemas/*.json"))
+
+
 def fingerprint(folder: Path, script: Path) -> dict[str, list[int]]:
-    """Size and mtime of each visible file under `folder`, and of the script."""
+    """Size and mtime of each visible file under `folder`, and of the code it is built with."""
     prints = {}
-    for path in [*_visible_files(folder), Path(script)]:
+    for path in [*_visible_files(folder), *code_files(script)]:
         info = os.stat(path)
         prints[path.as_posix()] = [info.st_size, info.st_mtime_ns]
     return prints
@@ -81,15 +93,15 @@ def is_up_to_date(lake: Lake, service: str, stage: str, script: Path) -> bool:
 
 
 def part_changed(old: dict, new: dict, inputs: list[Path], script: Path) -> bool:
-    """True if the fingerprint entries under `inputs` (files or folders) or the script differ."""
+    """True if the fingerprint entries under `inputs` (files or folders) or the code differ."""
     prefixes = [Path(p).as_posix() for p in inputs]
+    code = {p.as_posix() for p in code_files(script)}
 
     def part(prints: dict) -> dict:
         return {
             k: v
             for k, v in prints.items()
-            if k == Path(script).as_posix()
-            or any(k == p or k.startswith(p + "/") for p in prefixes)
+            if k in code or any(k == p or k.startswith(p + "/") for p in prefixes)
         }
 
     return part(old) != part(new)

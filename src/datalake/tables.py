@@ -79,18 +79,30 @@ def standardize_delimited(
     """Stream a delimited export into a UTF-8, LF, quoted CSV of its own columns and text.
 
     Every batch is validated column-wise against `schema` (SchemaError names the problem). The
-    first encoding that decodes the whole file wins. `on_batch(batch)` sees every batch (e.g. to
-    note the latest date). Returns rows and encoding.
+    first of `encodings` that decodes the whole file is used (checked before the one pass, so
+    `on_batch(batch)` sees every batch exactly once, e.g. to note the latest date). Returns rows
+    and encoding.
     """
-    last_error = None
+    return _standardize(
+        src, dst, schema, delimiter, quoted, detect_encoding(src, encodings), on_batch
+    )
+
+
+def detect_encoding(path: Path, encodings: tuple[str, ...] = ("utf-8", "latin-1")) -> str:
+    """The first encoding that decodes the whole file (read in 1 MiB chunks, nothing kept)."""
+    import codecs
+
     for encoding in encodings:
+        decoder = codecs.getincrementaldecoder(encoding)()
         try:
-            return _standardize(src, dst, schema, delimiter, quoted, encoding, on_batch)
-        except pa.ArrowInvalid as error:
-            if "UTF8" not in str(error) and "utf" not in str(error).lower():
-                raise
-            last_error = error
-    raise ValueError(f"cannot decode as {' or '.join(encodings)}: {last_error}")
+            with open(path, "rb") as handle:
+                while chunk := handle.read(1 << 20):
+                    decoder.decode(chunk)
+                decoder.decode(b"", final=True)
+            return encoding
+        except UnicodeDecodeError:
+            continue
+    raise ValueError(f"cannot decode as {' or '.join(encodings)}")
 
 
 def _standardize(src, dst, schema, delimiter, quoted, encoding, on_batch) -> dict:
@@ -141,15 +153,21 @@ def latest_per_key(tables: list, key: str):
     return table.take(last.column("_row_max")).sort_by(key)
 
 
+_PLAIN_DECIMAL = r"^-?\d+(\.\d+)?$"
+
+
 def plain_decimal_text(array):
-    """Decimal text with any scientific notation (`1.5E-05`) rewritten as plain text, exactly."""
+    """Number text in plain decimal form, exactly: `1.5E-05` -> `0.000015`, `.5` -> `0.5`,
+    `5.` -> `5`; text already plain is left as it is (trailing zeros included)."""
     import pyarrow.compute as pc
 
-    scientific = pc.fill_null(pc.match_substring_regex(array, "[eE]"), False)
-    if not pc.any(scientific).as_py():
+    plain = pc.match_substring_regex(array, _PLAIN_DECIMAL)
+    odd = pc.and_(pc.invert(pc.fill_null(plain, True)), pc.not_equal(array, ""))
+    if not pc.any(odd).as_py():
         return array
     fixed = [
-        format(Decimal(v), "f") if v and ("e" in v or "E" in v) else v for v in array.to_pylist()
+        v if not v or ok else format(Decimal(v), "f")
+        for v, ok in zip(array.to_pylist(), plain.to_pylist(), strict=True)
     ]
     return pa.array(fixed, pa.string())
 
@@ -160,7 +178,7 @@ def iter_csv_typed(path: Path, schema, block_size: int = BLOCK_SIZE) -> Iterator
     convert = pacsv.ConvertOptions(
         column_types=types,
         null_values=[""],
-        strings_can_be_null=False,
+        strings_can_be_null=True,  # unquoted empty = null, "" = empty text: exact round trip
         quoted_strings_can_be_null=False,
     )
     read = pacsv.ReadOptions(block_size=block_size)
@@ -169,18 +187,13 @@ def iter_csv_typed(path: Path, schema, block_size: int = BLOCK_SIZE) -> Iterator
 
 
 def iter_parquet(path: Path, schema, batch_size: int = 65_536) -> Iterator[pa.RecordBatch]:
-    """Stream a Parquet file written by `write_table`, as the in-memory types of its schema.
-
-    Empty text is read as "" (as the CSV reader does), so either copy gives the same table."""
-    import pyarrow.compute as pc
-
+    """Stream a Parquet file written by `write_table`, as the in-memory types of its schema
+    (null and "" kept apart, as `iter_csv_typed` does, so either copy gives the same table)."""
     target = schema.arrow_schema()
     for batch in pq.ParquetFile(path).iter_batches(batch_size=batch_size):
         columns = []
         for field in target:
             column = batch.column(field.name)
-            if pa.types.is_string(field.type):
-                column = pc.fill_null(column.cast(pa.string()), "")
             columns.append(column.cast(field.type))
         yield pa.RecordBatch.from_arrays(columns, schema=target)
 
@@ -231,7 +244,7 @@ def write_table(
     CSV text is produced in slices on a small thread pool (pyarrow releases the GIL) and
     written in order, and Parquet is written on its own thread, so large tables use every core
     while only a few batches are in memory at a time. `check` validates each batch's values.
-    Parquet decimals are decimal128(38, 12) unless `decimals_as_text` keeps their exact text.
+    Parquet decimals are decimal128(38, 18) unless `decimals_as_text` keeps their exact text.
     """
     parquet_schema = schema.arrow_schema(for_parquet=not decimals_as_text)
     workers = max(2, min(4, os.cpu_count() or 2))
@@ -283,6 +296,11 @@ def _csv_schema(schema) -> pa.Schema:
     return pa.schema(
         [(f.name, pa.string() if pa.types.is_floating(f.type) else f.type) for f in fields]
     )
+
+
+def as_batches(result) -> Iterable:
+    """A builder's result (a Table, a batch, or an iterable of them) as an iterable."""
+    return [result] if isinstance(result, pa.Table | pa.RecordBatch) else result
 
 
 def _as_table(batch) -> pa.Table:

@@ -16,6 +16,7 @@ import re
 from datetime import date
 from pathlib import Path
 
+from datalake.atomic import temp_path_for
 from datalake.landing import Format, Rejected, Sample, ingest_landing
 from datalake.schemas import load_schema
 from datalake.stage import run_stage
@@ -59,7 +60,7 @@ def _xlsx_statement(src: Path, dst: Path) -> dict:
         header = header[:-1]
     if header not in (BANK_13, BANK_15):
         raise Rejected(f"XLSX is not a bank details statement (header: {list(header)})")
-    staged = dst.with_name(dst.name + ".xlsx.csv")
+    staged = temp_path_for(dst.with_name(dst.name + ".xlsx.csv"))
     write_records(staged, list(header), (r[: len(header)] for r in rows[1:]))
     try:
         return _statement(len(header), ",", True)(staged, dst)
@@ -146,12 +147,14 @@ FORMATS = [
         "spotify_streams",
         lambda s: bool(_SPOTIFY_RE.search(s.text)),
         _stats(parse_spotify_page),
+        schema="raw_spotify_streams",
     ),
     Format(
         "apple_stats_page",
         "apple_streams",
         lambda s: bool(_APPLE_RE.search(s.text)),
         _stats(parse_apple_page),
+        schema="raw_apple_streams",
     ),
 ]
 
