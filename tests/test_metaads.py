@@ -476,3 +476,45 @@ def test_sum_ad_days_is_exact_and_keeps_unknown_empty():
     ]
     group = sum_ad_days(rows)[("2026-01-01", "9")]
     assert group["spend"] == Decimal("0.3") and group["clicks"] == 2 and group["leads"] is None
+
+
+def test_a_newer_extraction_drops_days_it_no_longer_reports(tmp_path):
+    from datalake.lineage import Lineage
+    from datalake.records import latest_records, write_ndjson
+    from datalake.staging import RawFile
+
+    def raw(name, extracted_at, rows, since, until):
+        path = tmp_path / f"{name}.ndjson"
+        write_ndjson(path, rows)
+        lineage = Lineage("r", name, name * 8, extracted_at)
+        return RawFile(path, lineage, {"since": since, "until": until}, 0)
+
+    old = raw(
+        "old",
+        "2026-11-01T00:00:00Z",
+        [
+            {"date": "2026-10-01", "ad_id": "1", "spend": "5"},
+            {"date": "2026-10-02", "ad_id": "1", "spend": "7"},
+            {"date": "2026-10-03", "ad_id": "1", "spend": "9"},
+        ],
+        "2026-10-01",
+        "2026-10-03",
+    )
+    new = raw(
+        "new",
+        "2026-11-02T00:00:00Z",
+        [{"date": "2026-10-03", "ad_id": "1", "spend": "8"}],
+        "2026-10-02",
+        "2026-10-03",
+    )
+    table = latest_records(
+        [old, new],
+        dict,
+        ("date", "ad_id"),
+        ["date", "ad_id", "spend"],
+        covers=lambda f: (f.meta["since"], f.meta["until"]),
+    )
+    assert table.select(["date", "spend"]).to_pylist() == [
+        {"date": "2026-10-01", "spend": "5"},  # outside the newer range: kept
+        {"date": "2026-10-03", "spend": "8"},  # restated
+    ]  # 2026-10-02: the newer extraction of that range no longer reports it

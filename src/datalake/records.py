@@ -54,17 +54,32 @@ def latest_records(
     to_row: Callable[[dict], dict | None],
     key: Sequence[str],
     columns: Sequence[str],
+    covers: Callable[[Any], tuple[str, str] | None] | None = None,
+    date_field: str = "date",
 ):
     """One text table of `columns` plus lineage, one row per key, the latest extraction winning.
 
     `files` are `datalake.staging.RawFile`s, oldest extraction first; `to_row` maps a raw record
-    to a flat row (None skips it). Rows are sorted by key.
+    to a flat row (None skips it). Rows are sorted by key. `covers(file)` may give the
+    (since, until) dates a file answers for completely: rows of earlier extractions in that
+    range are dropped first, so a day the platform no longer reports (restated to nothing) does
+    not keep its old numbers.
     """
     import pyarrow as pa
 
     latest: dict[tuple, dict] = {}
     for raw in files:
         lineage = raw.lineage.columns()
+        span = covers(raw) if covers else None
+        if span:
+            since, until, now = *span, lineage["_extracted_at"]
+            stale = [
+                k
+                for k, row in latest.items()
+                if since <= (row.get(date_field) or "") <= until and row["_extracted_at"] < now
+            ]
+            for k in stale:
+                del latest[k]
         for record in read_ndjson(raw.path):
             row = to_row(record)
             if row is not None:

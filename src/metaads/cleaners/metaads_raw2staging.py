@@ -82,10 +82,17 @@ def insight_row(item: dict) -> dict:
     return row
 
 
-def _dataset(name: str, to_row, key: tuple[str, ...]):
+def _range(raw) -> tuple[str, str] | None:
+    """The days an insights file answers for (its request's time range)."""
+    meta = raw.meta
+    return (meta["since"], meta["until"]) if meta.get("since") and meta.get("until") else None
+
+
+def _dataset(name: str, to_row, key: tuple[str, ...], covers=None):
     def build(files):
         columns = [c.name for c in load_schema(SERVICE_DIR, f"stg_{name}").columns]
-        return latest_records(files, to_row, key, [c for c in columns if not c.startswith("_")])
+        wanted = [c for c in columns if not c.startswith("_")]
+        return latest_records(files, to_row, key, wanted, covers=covers)
 
     return build
 
@@ -94,8 +101,10 @@ DATASETS = {
     "campaigns": _dataset("campaigns", campaign_row, ("campaign_id",)),
     "adsets": _dataset("adsets", adset_row, ("adset_id",)),
     "ads": _dataset("ads", ad_row, ("ad_id",)),
-    "ad_insights": _dataset("ad_insights", insight_row, ("date", "ad_id")),
-    "campaign_insights": _dataset("campaign_insights", insight_row, ("date", "campaign_id")),
+    "ad_insights": _dataset("ad_insights", insight_row, ("date", "ad_id"), _range),
+    "campaign_insights": _dataset(
+        "campaign_insights", insight_row, ("date", "campaign_id"), _range
+    ),
 }
 
 

@@ -133,9 +133,12 @@ def campaigns_daily(staging: StagingReader):
         (r["date"], r["campaign_id"]): r for r in staging.table("campaign_insights").to_pylist()
     }
     groups = sum_ad_days(staging.table("ad_insights").to_pylist())
-    orphans = len(level.keys() - groups.keys())
-    if orphans:
-        log.warning("%d campaign-day row(s) without ad rows left out", orphans)
+    orphans = level.keys() - groups.keys()
+    if orphans:  # a day known at campaign level only: its own numbers, never dropped
+        log.warning(
+            "%d campaign-day row(s) without ad rows: campaign-level numbers used", len(orphans)
+        )
+        groups.update(sum_ad_days([level[key] for key in orphans]))
     rows = [
         campaign_day(day, cid, group, level.get((day, cid), {}), campaigns.get(cid, {}))
         for (day, cid), group in sorted(groups.items())
