@@ -136,7 +136,7 @@ def _landed(tmp_path: Path, service: str, dataset: str) -> list[Path]:
 
 
 def _script_report(tmp_path: Path, service: str) -> dict:
-    (report,) = (tmp_path / "_runs").glob(f"*/scripts/{service}.extract.json")
+    (report,) = (tmp_path / "_runs").glob(f"*/scripts/{service}.extract.{service}_extractor.json")
     return json.loads(report.read_text())
 
 

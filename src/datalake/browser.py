@@ -245,7 +245,10 @@ class BrowserSession:
 
         def on_response(response) -> None:
             for name, url in wanted.items():
-                if name not in captured and _same_endpoint(response.url, url):
+                # a refused answer (401 before a re-login) is replaced by a later good one
+                if (name not in captured or not captured[name].ok) and _same_endpoint(
+                    response.url, url
+                ):
                     captured[name] = response
 
         self.page.on("response", on_response)

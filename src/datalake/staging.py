@@ -97,6 +97,7 @@ def build_staging(ctx, datasets: dict[str, Callable[[list[RawFile]], Any]]) -> i
         schema = load_schema(ctx.service_dir, f"stg_{dataset}")
         files = raw_files(ctx, dataset)
         ctx.report.files_in += len(files)
+        ctx.report.rows_in += sum(int(f.meta.get("rows", 0)) for f in files)
         copy = target.with_suffix(".parquet")
         # the Parquet copy is replaced first (the inner block exits first), then the CSV; a file
         # whose content did not change is kept as it is (and so is its mtime)
