@@ -80,6 +80,16 @@ def _parser(stage: str, extra: Callable[[argparse.ArgumentParser], None] | None)
     return parser
 
 
+def service_lock(lake: Lake, service: str, timeout: float):
+    """One script of a service at a time: a script run by hand while the runner works, or one
+    left running by a killed runner, is waited for instead of racing on the same files."""
+    from filelock import FileLock
+
+    folder = lake.runs / ".locks"
+    folder.mkdir(parents=True, exist_ok=True)
+    return FileLock(str(folder / f"{service}.lock"), timeout=timeout)
+
+
 def run_stage(
     script: str | Path,
     body: Callable[[StageContext], int],
@@ -102,7 +112,8 @@ def run_stage(
         ctx = StageContext(
             lake, service, stage, script, run_id, report, args.retry_quarantined, args.force, args
         )
-        code = body(ctx)
+        with service_lock(lake, service, settings.script_timeout):
+            code = body(ctx)
     except SettingsError as error:
         setup_logging()
         log.error("configuration error: %s", error)
