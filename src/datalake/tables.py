@@ -93,6 +93,8 @@ def detect_encoding(path: Path, encodings: tuple[str, ...] = ("utf-8", "latin-1"
     import codecs
 
     for encoding in encodings:
+        if codecs.lookup(encoding).name == "iso8859-1":
+            return encoding  # every byte is a Latin-1 character: nothing to check
         decoder = codecs.getincrementaldecoder(encoding)()
         try:
             with open(path, "rb") as handle:
