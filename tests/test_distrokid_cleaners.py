@@ -297,3 +297,14 @@ def test_a_file_name_with_an_impossible_timestamp_falls_back_to_mtime(lake_root)
     )
     assert _clean(lake_root) == [0, 0, 0]
     assert len(_curated(lake_root, "tidy_daily_streams")) == 2
+
+
+def test_a_reserved_name_in_landing_is_reported_not_silently_skipped(lake_root):
+    folder = _landing(lake_root)
+    folder.mkdir(parents=True)
+    write_bank_details(folder / "_export.csv", 5)
+    result = run([DK_CLEANERS / "distrokid_landing2raw.py"], lake_root)
+    assert result.returncode == 0
+    assert "landing/distrokid/_export.csv ignored: names starting with '_' are reserved" in (
+        result.stderr
+    )

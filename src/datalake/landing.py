@@ -169,12 +169,24 @@ def _retry_candidates(ctx, registry: Registry) -> dict[Path, str]:
     }
 
 
+def _warn_reserved_names(ctx) -> None:
+    """Names starting with `_` are extractor state, never data: say so if a person used one."""
+    landing = ctx.lake.landing(ctx.service)
+    for path in sorted(landing.rglob("_*")) if landing.exists() else []:
+        if path.is_file() and not path.name.startswith("_state"):
+            log.warning(
+                "%s ignored: names starting with '_' are reserved; rename it to have it processed",
+                ctx.lake.relative(path),
+            )
+
+
 def ingest_landing(ctx, formats: Sequence[Format], rejects: Sequence = ()) -> int:
     """Bring every new landing file of the service into raw; exit 5 if any was quarantined."""
     for folder in (ctx.lake.raw(ctx.service), ctx.lake.quarantine(ctx.service)):
         sweep_stale_temps(folder)
     registry, outcome = Registry.for_service(ctx.lake.raw(ctx.service)), _Outcome()
     retry = _retry_candidates(ctx, registry) if ctx.retry_quarantined else {}
+    _warn_reserved_names(ctx)
     for landing in sorted(visible_files(ctx.lake.landing(ctx.service))):
         rel, stat = ctx.lake.relative(landing), FileStat.of(landing)
         if registry.known_unchanged(rel, stat) and landing not in retry:
