@@ -31,6 +31,11 @@ class ExtractError(RuntimeError):
     """The platform answered something unusable: exit 1 (the runner may retry)."""
 
 
+def login_command(service: str, script_name: str) -> str:
+    """The exact command a person runs to log in again (run from the repository root)."""
+    return f"python src/{service}/extractors/{script_name} --login"
+
+
 def sanitize_filename(name: str, default: str = "download") -> str:
     """A safe single path component from any suggested file name (no folders, no dot-files)."""
     name = unicodedata.normalize("NFKC", name or "")

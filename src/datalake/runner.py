@@ -178,8 +178,9 @@ def _skipped(script: Script, why: str) -> Outcome:
 
 
 def _login_command(outcome: Outcome) -> str:
-    rel = Path("src") / outcome.service / "extractors" / outcome.script
-    return f"python {rel.as_posix()} --login"
+    from datalake.extract import login_command
+
+    return login_command(outcome.service, outcome.script)
 
 
 def execute(

@@ -60,7 +60,9 @@ def credentials(prefix: str) -> Credentials:
 
 def login_command(script: Path) -> str:
     """The exact command a person runs to log in again (the runner reports the same)."""
-    return f"python src/{script.parents[1].name}/extractors/{script.name} --login"
+    from datalake import extract
+
+    return extract.login_command(script.parents[1].name, script.name)
 
 
 _PROBE_JS = """([twofa, password, error]) => ({
