@@ -20,15 +20,11 @@ SOURCE = "distrokid"
 
 
 def _layout(staging: StagingReader) -> int:
-    import pyarrow.csv as pacsv
-
-    path = staging.path("bank_details")
-    options = pacsv.ReadOptions(block_size=1 << 16)
-    with pacsv.open_csv(path, read_options=options) as reader:
-        first = next(iter(reader), None)
-    return (
-        15 if first is None or first.num_rows == 0 else first.column("statement_layout")[0].as_py()
-    )
+    """The layout (13 or 15) of the statement in staging (15 when there is none yet)."""
+    first = next(iter(staging.batches("bank_details")), None)
+    if first is None or first.num_rows == 0:
+        return 15
+    return first.column("statement_layout")[0].as_py()
 
 
 def bank_details(staging: StagingReader):
