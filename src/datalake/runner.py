@@ -19,6 +19,7 @@ import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -247,28 +248,35 @@ def _finish(lake: Lake, run_id: str, args, outcomes, warnings, started) -> int:
     return code
 
 
-def _progress_printer(total: int, interactive: bool):
+@contextmanager
+def _progress(total: int, interactive: bool):
+    """Yield a callback for finished scripts: a live progress bar with coloured result lines in
+    a terminal (rich), plain log lines otherwise (cron, CI)."""
     done = [0]
 
-    def show(outcome: Outcome) -> None:
+    def line(outcome: Outcome) -> str:
         done[0] += 1
         took = f" ({outcome.duration_s:.1f}s)" if outcome.duration_s else ""
-        line = f"[{done[0]}/{total}] {outcome.service} {outcome.stage}: {outcome.status}{took}"
-        if interactive:
-            from rich.console import Console
+        return f"[{done[0]}/{total}] {outcome.service} {outcome.stage}: {outcome.status}{took}"
 
-            style = (
-                "green"
-                if outcome.exit_code in (0, None)
-                else "yellow"
-                if outcome.exit_code in (4, 5)
-                else "red"
+    if not interactive:
+        yield lambda outcome: log.info("%s", line(outcome))
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+    columns = ("{task.description}", BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task("BEDROT Data Lake", total=total)
+
+        def show(outcome: Outcome) -> None:
+            colour = {0: "green", None: "green", 4: "yellow", 5: "yellow"}.get(
+                outcome.exit_code, "red"
             )
-            Console(stderr=True).print(line, style=style, highlight=False)
-        else:
-            log.info("%s", line)
+            bar.console.print(line(outcome), style=colour, highlight=False)
+            bar.advance(task)
 
-    return show
+        yield show
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -308,9 +316,8 @@ def main(argv: list[str] | None = None) -> int:
             sweep_stale_temps(lake.zone(zone))
         log.info("run %s: %d script(s) in %s", run_id, len(plan), lake.root)
         interactive = sys.stderr.isatty() and not args.no_progress and not os.environ.get("CI")
-        outcomes = execute(
-            args, lake, settings, plan, run_id, _progress_printer(len(plan), interactive)
-        )
+        with _progress(len(plan), interactive) as progress:
+            outcomes = execute(args, lake, settings, plan, run_id, progress)
         code = _finish(lake, run_id, args, outcomes, warnings, started)
         log.info(
             "run %s finished: exit %d (%s); report: %s",
