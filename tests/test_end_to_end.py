@@ -39,6 +39,12 @@ def test_landing_to_curated_then_a_second_run_changes_nothing(sample_lake):
     record = json.loads((sample_lake / "_runs" / "latest.json").read_text())
     landing = next(s for s in record["scripts"] if s["stage"] == "landing2raw")
     assert landing["details"]["files_in"] == 7 and landing["details"]["files_skipped"] == 1
+    staging = next(s for s in record["scripts"] if s["stage"] == "raw2staging")["details"]
+    assert (
+        staging["rejected"]["bank_details: superseded by a later extraction or merged on the key"]
+        == 300
+    )
+    assert staging["rows_in"] == 300 + 400 + 4 * 365 and staging["rows_out"] == 400 + 2 * 395
     before = {zone: snapshot(sample_lake / zone) for zone in ("raw", "curated", "archive")}
 
     second = run_runner(sample_lake, *ONLY_DK)

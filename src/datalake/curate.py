@@ -9,6 +9,7 @@ The stage is skipped when staging has not changed since the last publication.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -46,6 +47,8 @@ class StagingReader:
 
     def __init__(self, ctx) -> None:
         self._ctx = ctx
+        self._lock = threading.Lock()
+        self.rows_read = 0
 
     def schema(self, dataset: str) -> TableSchema:
         return load_schema(self._ctx.service_dir, f"stg_{dataset}")
@@ -69,10 +72,15 @@ class StagingReader:
         from datalake.tables import iter_csv_typed, iter_parquet
 
         schema, copy = self.schema(dataset), self.path(dataset).with_suffix(".parquet")
-        if copy.exists():
-            yield from iter_parquet(copy, schema)
-        else:
-            yield from iter_csv_typed(self.path(dataset), schema)
+        source = (
+            iter_parquet(copy, schema)
+            if copy.exists()
+            else iter_csv_typed(self.path(dataset), schema)
+        )
+        for batch in source:
+            with self._lock:
+                self.rows_read += batch.num_rows
+            yield batch
 
 
 def table_schema(service_dir: Path, name: str) -> TableSchema:
@@ -127,5 +135,6 @@ def publish_curated(ctx, tables: Sequence[CuratedTable]) -> int:
             ctx.report.rows_out += result.rows
             outputs[rel] = "changed" if result.changed else "unchanged"
             ctx.report.outputs.append(rel)
+    ctx.report.rows_in += reader.rows_read
     save_state(ctx.lake, ctx.service, ctx.stage, prints, outputs)
     return EXIT_OK

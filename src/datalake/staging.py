@@ -96,8 +96,9 @@ def build_staging(ctx, datasets: dict[str, Callable[[list[RawFile]], Any]]) -> i
             continue
         schema = load_schema(ctx.service_dir, f"stg_{dataset}")
         files = raw_files(ctx, dataset)
+        rows_in = sum(int(f.meta.get("rows", 0)) for f in files)
         ctx.report.files_in += len(files)
-        ctx.report.rows_in += sum(int(f.meta.get("rows", 0)) for f in files)
+        ctx.report.rows_in += rows_in
         copy = target.with_suffix(".parquet")
         # the Parquet copy is replaced first (the inner block exits first), then the CSV; a file
         # whose content did not change is kept as it is (and so is its mtime)
@@ -109,6 +110,11 @@ def build_staging(ctx, datasets: dict[str, Callable[[list[RawFile]], Any]]) -> i
                     new.unlink()
         outputs[rel] = result.rows
         ctx.report.rows_out += result.rows
+        if rows_in > result.rows:  # older extractions superseded, duplicates merged on the key
+            ctx.report.reject(
+                f"{dataset}: superseded by a later extraction or merged on the key",
+                rows_in - result.rows,
+            )
         ctx.report.outputs.append(rel)
         log.info("%s: %d rows from %d raw file(s)", rel, result.rows, len(files))
     save_state(ctx.lake, ctx.service, ctx.stage, prints, outputs)
