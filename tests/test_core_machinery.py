@@ -461,3 +461,29 @@ def test_rewriting_one_partition_keeps_the_other_sources_bytes(lake_root):
     rows = (lake.curated / "earnings.csv").read_bytes().splitlines()
     assert rows[2] == first.splitlines()[1]  # the toolost line, byte for byte
     assert rows[2].startswith(b'"toolost",2026-01-02,"2025-12","S",,"T","","0012","NA",1,"-0.10"')
+
+
+def test_landing_refuses_bytes_holding_a_registered_secret(lake_root):
+    from datalake.extract import ExtractError, read_state, save_landing, write_state
+    from datalake.logs import register_secret
+
+    register_secret("EAAB-landing-guard-token")
+    lake = Lake(lake_root)
+    with pytest.raises(ExtractError, match="contains a secret"):
+        save_landing(
+            lake,
+            "svc",
+            "pages",
+            "p.json",
+            b'{"next": "https://x/?access_token=EAAB-landing-guard-token"}',
+        )
+    assert not (lake_root / "landing" / "svc").exists() or not any(
+        (lake_root / "landing" / "svc").rglob("*.json")
+    )
+    saved = save_landing(lake, "svc", "pages", "p.json", b"{}")
+    again = save_landing(lake, "svc", "pages", "p.json", b"{}")
+    assert saved != again and saved.read_bytes() == again.read_bytes()  # never overwritten
+    assert read_state(lake, "svc", "act_1") is None
+    write_state(lake, "svc", "act_1", {"last_complete_day": "2026-11-24"})
+    assert read_state(lake, "svc", "act_1") == {"last_complete_day": "2026-11-24"}
+    assert (lake_root / "landing" / "svc" / "_state_act_1.json").exists()

@@ -193,10 +193,14 @@ def test_the_quick_start_demo_runs_every_service_and_reruns_as_a_no_op(tmp_path)
     )
     assert first.returncode == 0, first.stderr
     assert f"Run report: {root / '_runs' / 'latest.html'}" in first.stdout
-    sources = {r["source"] for r in _rows(root, "tidy_daily_streams")}
-    assert sources == {"distrokid", "toolost"}
-    assert {r["source"] for r in _rows(root, "earnings")} == {"distrokid", "toolost"}
-    assert len(_rows(root, "metaads_campaigns_daily")) > 0
+    streams = [r["source"] for r in _rows(root, "tidy_daily_streams")]
+    assert streams == ["distrokid"] * 395 + ["toolost"] * 381  # distrokid first
+    earnings = [r["source"] for r in _rows(root, "earnings")]
+    assert earnings == ["distrokid"] * 400 + ["toolost"] * 80  # newest statement + 2 reports
+    assert (len(_rows(root, "metaads_campaigns_daily")), len(_rows(root, "metaads_ads_daily"))) == (
+        48,
+        151,
+    )
     before = snapshot(root / "curated")
     again = subprocess.run(
         [sys.executable, "-m", "datalake.demo", "--root", str(root)],

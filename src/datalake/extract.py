@@ -69,10 +69,38 @@ def save_landing(
     data: bytes,
     moment: datetime | None = None,
 ) -> Path:
-    """Save bytes into landing atomically; returns the path."""
+    """Save bytes into landing atomically; returns the path. Refuses (ExtractError) bytes that
+    hold a registered secret (a token echoed in a next-page URL, a password in a page)."""
+    from datalake.logs import contains_secret
+
+    if contains_secret(data):
+        raise ExtractError(f"refusing to save {dataset}/{filename}: it contains a secret")
     target = landing_path(lake, service, dataset, filename, moment)
     atomic_write_bytes(target, data)
     return target
+
+
+def _state_file(lake: Lake, service: str, name: str) -> Path:
+    return lake.landing(service) / f"_state_{sanitize_filename(name, 'extractor')}.json"
+
+
+def read_state(lake: Lake, service: str, name: str) -> dict | None:
+    """An extractor's saved state (e.g. the last complete day), or None before its first run.
+
+    It lives in `landing/<service>/_state_<name>.json`: names starting with `_` are never read
+    as data by landing2raw."""
+    import json
+
+    path = _state_file(lake, service, name)
+    return json.loads(path.read_text("utf-8")) if path.exists() else None
+
+
+def write_state(lake: Lake, service: str, name: str, state: dict) -> None:
+    """Save an extractor's state atomically; call it only after the landing files it describes
+    are saved, so a run killed in between re-fetches instead of skipping data."""
+    from datalake.atomic import atomic_write_json
+
+    atomic_write_json(_state_file(lake, service, name), state)
 
 
 def move_into_landing(

@@ -27,6 +27,11 @@ def register_secret(value: str | None) -> None:
         _SECRETS.add(value)
 
 
+def contains_secret(data: bytes) -> bool:
+    """True if bytes about to be saved hold a registered secret (as UTF-8 text)."""
+    return any(value.encode() in data for value in _SECRETS)
+
+
 def redact(text: str) -> str:
     """Text with registered secrets, token-like URL parameters and bearer tokens masked."""
     for value in sorted(_SECRETS, key=len, reverse=True):

@@ -18,11 +18,10 @@ after the landing files it describes; throttling slows the extractor down; code 
 import json
 import logging
 import re
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from pathlib import Path
 
-from datalake.atomic import atomic_write_json
-from datalake.extract import ExtractError, NotConfigured, landing_path, save_landing
+from datalake.extract import NotConfigured, read_state, save_landing, write_state
 from datalake.paths import iso, utc_now
 from datalake.runs import EXIT_OK
 from datalake.settings import SettingsError, float_setting, int_setting, secret, setting
@@ -51,19 +50,15 @@ _VERSION_RE = re.compile(r"^v\d+\.\d+$")
 class Landing:
     """Saves Graph pages as landing files, never with the token in them."""
 
-    def __init__(self, ctx, graph: Graph, token: str) -> None:
-        self.ctx, self.graph, self._token = ctx, graph, token.encode()
+    def __init__(self, ctx, graph: Graph) -> None:
+        self.ctx, self.graph = ctx, graph
 
     def save(self, dataset: str, stem: str, request: dict, pages: list[dict]) -> Path:
         request = {"dataset": dataset, "account_id": self.graph.account_id, **request}
         request.update(api_version=self.graph.version, extracted_at=iso(utc_now()))
         data = json.dumps({"metaads_request": request, "pages": pages}, ensure_ascii=False)
-        if self._token in data.encode():
-            raise ExtractError(f"refusing to save {dataset}: the response contains the token")
-        moment, lake = utc_now(), self.ctx.lake
-        while landing_path(lake, self.ctx.service, dataset, f"{stem}.json", moment).exists():
-            moment += timedelta(seconds=1)  # never overwrite a landing file
-        path = save_landing(lake, self.ctx.service, dataset, f"{stem}.json", data.encode(), moment)
+        lake = self.ctx.lake  # save_landing refuses data holding the (registered) token
+        path = save_landing(lake, self.ctx.service, dataset, f"{stem}.json", data.encode())
         rows = sum(len(page.get("data", [])) for page in pages)
         self.ctx.report.outputs.append(lake.relative(path))
         self.ctx.report.rows_out += rows
@@ -79,22 +74,16 @@ class Landing:
             self.save(dataset, f"{dataset}_{since}_{until}", request, pages)
 
 
-def _state_path(ctx, account_id: str) -> Path:
-    return ctx.lake.landing(ctx.service) / f"_state_act_{account_id}.json"
-
-
 def _last_complete(ctx, account_id: str) -> date | None:
-    path = _state_path(ctx, account_id)
-    if not path.exists():
-        return None
-    return date.fromisoformat(json.loads(path.read_text("utf-8"))["last_complete_day"])
+    state = read_state(ctx.lake, ctx.service, f"act_{account_id}")
+    return date.fromisoformat(state["last_complete_day"]) if state else None
 
 
 def _save_state(ctx, account_id: str, day: date) -> None:
     """Written only after the landing files holding the data up to `day` are saved."""
     state = {"account_id": account_id, "last_complete_day": day.isoformat()}
     state.update(updated_at=iso(utc_now()), run_id=ctx.run_id)
-    atomic_write_json(_state_path(ctx, account_id), state)
+    write_state(ctx.lake, ctx.service, f"act_{account_id}", state)
 
 
 def account_today(timezone_name: str | None) -> date:
@@ -108,7 +97,7 @@ def account_today(timezone_name: str | None) -> date:
         return datetime.now(UTC).date()
 
 
-def extract(ctx, graph: Graph, token: str, restatement: int, months: int) -> int:
+def extract(ctx, graph: Graph, restatement: int, months: int) -> int:
     """Objects (full refresh), then daily insights for the planned window, then the state."""
     account = graph.account()
     if account.get("currency", "USD") != "USD":
@@ -116,7 +105,7 @@ def extract(ctx, graph: Graph, token: str, restatement: int, months: int) -> int
     if ctx.args is not None and ctx.args.login:
         log.info("the Meta access token works for %s (%s)", graph.node, account.get("name"))
         return EXIT_OK
-    landing = Landing(ctx, graph, token)
+    landing = Landing(ctx, graph)
     for edge, fields in OBJECT_FIELDS.items():
         landing.save(edge, edge, {"edge": edge, "fields": fields}, graph.objects(edge, fields))
     today = account_today(account.get("timezone_name"))
@@ -163,7 +152,7 @@ def extract_from_settings(ctx) -> int:
         throttle_seconds=float_setting("META_THROTTLE_SECONDS", DEFAULT_THROTTLE_SECONDS),
     )
     restatement = int_setting("META_RESTATEMENT_DAYS", DEFAULT_RESTATEMENT_DAYS)
-    return extract(ctx, graph, token, restatement, months)
+    return extract(ctx, graph, restatement, months)
 
 
 def _arguments(parser) -> None:
