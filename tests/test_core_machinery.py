@@ -145,7 +145,7 @@ def test_schema_checks_columns_and_names_problems(tmp_path):
     bad = pa.table({"day": ["02/01/2026", "", "2026-02-30"], "usd": ["1e5", "2", "3"]})
     problems = schema.validate(bad)
     assert "day: 1 empty value(s) in a required column" in problems
-    assert "day: 2 value(s) not date (e.g. ['02/01/2026', '2026-02-30'])" in problems
+    assert "day: 2 value(s) not date (e.g. '02/01/2026', '2026-02-30')" in problems
     assert any(p.startswith("usd: 1 value(s) not decimal") for p in problems)
     with pytest.raises(SchemaError, match="missing columns: day, usd"):
         schema.conform(pa.table({"n": ["1"]}))

@@ -281,7 +281,7 @@ def test_a_stats_page_with_an_impossible_date_is_quarantined_not_blocking(lake_r
     reason = json.loads(
         next((lake_root / "raw" / "_quarantine" / "distrokid").glob("*.reason.json")).read_text()
     )["reason"]
-    assert "date: 1 value(s) not date (e.g. ['2026-02-30'])" in reason
+    assert "date: 1 value(s) not date (e.g. '2026-02-30')" in reason
     assert [r["date"] for r in _curated(lake_root, "tidy_daily_streams")] == [
         "2026-03-07",
         "2026-03-08",

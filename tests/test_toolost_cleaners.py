@@ -101,7 +101,7 @@ def test_series_duplicate_dates_same_value_ok_conflict_rejected():
     other = {
         "streams": [{"date": "2026-01-01", "streams": "4"}, {"date": "2026-01-01", "streams": "5"}]
     }
-    with pytest.raises(Rejected, match="2026-01-01 appears twice"):
+    with pytest.raises(Rejected, match="'2026-01-01' appears twice"):
         l2r.parse_series(other, "streams", "landing_spotify_analytics")
 
 

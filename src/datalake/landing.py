@@ -5,11 +5,18 @@ it feeds, how to convert it) and optional `rejects` (recognisable bad inputs suc
 login page). `ingest_landing()` does the rest: skip files seen unchanged, hash new ones, skip
 content already processed, convert into `raw/<service>/<dataset>/<stem>__<sha12>.<ext>`
 atomically, record lineage in the registry, quarantine what cannot be used.
+
+Nothing a file holds can stop the run: an error while recognising it counts as "not this format",
+and any error while converting or checking it quarantines that file with a short reason, after
+which the next file is read. Only a fault of the lake itself (`is_lake_fault`: disk full,
+permissions) fails the script. A format's `schema` is what raw promises the next stage: the
+converted CSV is checked against a table schema, every NDJSON record against a JSON Schema.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -18,18 +25,14 @@ from typing import Any
 
 from datalake.atomic import atomic_path, sweep_stale_temps
 from datalake.paths import iso, parse_stamp, utc_now
-from datalake.quarantine import quarantine, release
-from datalake.registry import PROCESSED, QUARANTINED, FileStat, Registry, sha256_file
+from datalake.quarantine import Rejected, describe, is_lake_fault, quarantine, release, shown
+from datalake.registry import PROCESSED, QUARANTINED, RETIRED, FileStat, Registry, sha256_file
 from datalake.runs import EXIT_OK, EXIT_QUARANTINED
 from datalake.state import visible_files
 
 log = logging.getLogger(__name__)
 SAMPLE_BYTES = 1 << 16
 WHOLE_FILE_SAMPLE = 8 << 20  # pages and JSON documents are recognised from their whole text
-
-
-class Rejected(Exception):
-    """Raised by a converter for input it recognises but cannot use; the message is the reason."""
 
 
 @dataclass(frozen=True)
@@ -43,12 +46,13 @@ class Sample:
     @property
     def text(self) -> str:
         """The head decoded leniently (UTF-8, else Latin-1), without a BOM."""
+        head = self.head.removeprefix(b"\xef\xbb\xbf")
         try:
-            return self.head.decode("utf-8").lstrip("\ufeff")
+            return head.decode("utf-8")
         except UnicodeDecodeError as error:
-            if error.start > len(self.head) - 4:  # a character cut by the sample's end
-                return self.head[: error.start].decode("utf-8").lstrip("\ufeff")
-            return self.head.decode("latin-1")
+            if error.start > len(head) - 4:  # a character cut by the sample's end
+                return head[: error.start].decode("utf-8")
+            return head.decode("latin-1")
 
     @property
     def first_line(self) -> str:
@@ -64,7 +68,7 @@ class Format:
     detect: Callable[[Sample], bool]
     convert: Callable[[Path, Path], dict[str, Any]]
     extension: str = "csv"
-    schema: str | None = None  # raw schema the converted CSV must meet (small tables)
+    schema: str | None = None  # `schemas/<schema>.json`: what the raw file must meet
 
 
 @dataclass
@@ -82,21 +86,69 @@ def _extracted_at(path: Path) -> str:
     return iso(moment)
 
 
+def _matches(check, sample: Sample, errors: list[BaseException]):
+    """A detector's or reject's answer; one that fails on this file does not match it."""
+    try:
+        return check(sample)
+    except Exception as error:
+        if is_lake_fault(error):
+            raise
+        errors.append(error)
+        return None
+
+
 def _route(sample: Sample, formats: Sequence[Format], rejects) -> Format | str:
     if sample.size == 0:
         return "empty file (0 bytes)"
+    errors: list[BaseException] = []
     for reject in rejects:
-        reason = reject(sample)
+        reason = _matches(reject, sample, errors)
         if reason:
             return reason
     for fmt in formats:
-        if fmt.detect(sample):
+        if _matches(fmt.detect, sample, errors):
             return fmt
-    snippet = sample.first_line[:120]
-    return (
-        f"unknown layout: not a known {', '.join(sorted({f.dataset for f in formats}))} "
-        f"file (first line: {snippet!r})"
-    )
+    known = ", ".join(sorted({f.dataset for f in formats}))
+    return f"unknown layout: not a known {known} file; {_looks_like(sample, errors)}"
+
+
+def _looks_like(sample: Sample, errors: list[BaseException]) -> str:
+    """What an unrecognised file seems to be, for the person who reads the reason."""
+    text = sample.text.lstrip()
+    if b"\x00" in sample.head[:4096]:
+        return "it holds binary data, not text"
+    if text[:1] == "<":
+        title = re.search(r"<title[^>]*>([^<]*)", text[:65536], re.IGNORECASE)
+        name = f" titled {shown(title[1].strip())}" if title else ""
+        return f"it is an HTML page{name} (an error or login page saved as data?)"
+    if text[:1] in "{[" and sample.size == len(sample.head):
+        from datalake.records import load_json
+
+        try:
+            document = load_json(sample.head)
+        except Exception as error:
+            if is_lake_fault(error):
+                raise
+            return f"it is JSON that cannot be read: {describe(error)}"
+        if isinstance(document, dict):
+            return f"it is JSON with the top-level keys {shown(sorted(document), 120)}"
+        return "it is a JSON array, not an object"
+    hint = f"its first line is {shown(sample.first_line)}"
+    return hint + (f" ({describe(errors[0])})" if errors else "")
+
+
+def _check_raw(ctx, fmt: Format, path: Path) -> None:
+    """What raw holds must be usable downstream: check it before it lands."""
+    from datalake.schemas import check_records, load_schema
+
+    if fmt.extension == "ndjson":
+        from datalake.records import read_ndjson
+
+        check_records(read_ndjson(path), ctx.service_dir / "schemas" / f"{fmt.schema}.json")
+    else:
+        from datalake.tables import read_csv_text
+
+        load_schema(ctx.service_dir, fmt.schema).check(read_csv_text(path))
 
 
 def _convert(ctx, landing: Path, sha: str, fmt: Format) -> tuple[str, dict[str, Any]]:
@@ -105,11 +157,8 @@ def _convert(ctx, landing: Path, sha: str, fmt: Format) -> tuple[str, dict[str, 
     target = ctx.lake.raw(ctx.service) / fmt.dataset / f"{landing.stem}__{sha[:12]}.{fmt.extension}"
     with atomic_path(target) as temp:
         meta = fmt.convert(landing, temp) or {}
-        if fmt.schema:  # what raw holds must be usable downstream: check it before it lands
-            from datalake.schemas import load_schema
-            from datalake.tables import read_csv_text
-
-            load_schema(ctx.service_dir, fmt.schema).check(read_csv_text(temp))
+        if fmt.schema:
+            _check_raw(ctx, fmt, temp)
     return ctx.lake.relative(target), meta
 
 
@@ -125,10 +174,12 @@ def _process(ctx, registry, landing: Path, sha: str, formats, rejects, outcome) 
     try:
         target, meta = _convert(ctx, landing, sha, route)
     except Rejected as error:
-        return _quarantine(ctx, registry, landing, sha, str(error), outcome)
+        return _quarantine(ctx, registry, landing, sha, f"{route.name}: {error}", outcome)
     except Exception as error:  # malformed content: never crash the run, set the file aside
-        reason = f"could not parse as {route.name}: {type(error).__name__}: {error}"
-        return _quarantine(ctx, registry, landing, sha, reason[:500], outcome)
+        if is_lake_fault(error):
+            raise
+        reason = f"could not read as {route.name}: {describe(error)}"
+        return _quarantine(ctx, registry, landing, sha, reason, outcome)
     was_quarantined = (registry.entry(sha) or {}).get("status") == QUARANTINED
     registry.record(
         sha,
@@ -153,15 +204,15 @@ def _process(ctx, registry, landing: Path, sha: str, formats, rejects, outcome) 
 
 def _quarantine(ctx, registry, landing, sha, reason, outcome) -> None:
     already = (registry.entry(sha) or {}).get("status") == QUARANTINED
-    quarantine(ctx.lake, ctx.service, registry, landing, sha, reason, ctx.run_id)
+    reason = quarantine(ctx.lake, ctx.service, registry, landing, sha, reason, ctx.run_id)
     ctx.report.quarantined.append({"file": ctx.lake.relative(landing), "reason": reason})
     if not already:
         outcome.quarantined_new += 1
 
 
 def _retry_candidates(ctx, registry: Registry) -> dict[Path, str]:
-    """Landing files of quarantined hashes, for --retry-quarantined."""
-    wanted = set(registry.quarantined())
+    """Landing files of quarantined and retired hashes, for --retry-quarantined."""
+    wanted = set(registry.quarantined()) | set(registry.retired())
     return {
         ctx.lake.root / rel: seen["sha256"]
         for rel, seen in registry.seen.items()
@@ -195,7 +246,7 @@ def ingest_landing(ctx, formats: Sequence[Format], rejects: Sequence = ()) -> in
         sha = sha256_file(landing)
         registry.note_seen(rel, stat, sha)
         status = (registry.entry(sha) or {}).get("status")
-        if status == PROCESSED or (status == QUARANTINED and landing not in retry):
+        if status == PROCESSED or (status in (QUARANTINED, RETIRED) and landing not in retry):
             outcome.duplicates += 1
             ctx.report.files_skipped += 1
             log.info("%s: same bytes as %s, skipped", rel, registry.entry(sha)["landing_path"])

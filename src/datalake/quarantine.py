@@ -1,21 +1,88 @@
-"""Quarantine: set a bad landing file aside with a reason a person can act on.
+"""Quarantine and retirement: set bad input aside with a short reason a person can act on.
 
-The landing file stays where it is (landing is never modified); a copy and a `.reason.json` go
-to `raw/_quarantine/<service>/`, and the registry marks its hash `quarantined`, so later runs do
-not count it again until `--retry-quarantined` re-runs it through a fixed parser.
+A landing file that cannot be recognised, checked or converted is quarantined: the landing file
+stays where it is (landing is never modified); a copy and a `.reason.json` go to
+`raw/_quarantine/<service>/`, and the registry marks its hash `quarantined`, so later runs do not
+count it again until `--retry-quarantined` re-runs it through a fixed parser.
+
+A raw file that a later stage still cannot use (written by an older, laxer parser, say) is retired:
+it moves, gzipped, to `archive/raw/<service>/<dataset>/` with a `.reason.json`, the registry marks
+its hash `retired`, and the stage goes on without it. `--retry-quarantined` converts its landing
+file again.
+
+Only faults of the lake itself (disk full, permissions) stop a script: `is_lake_fault()`.
+Every reason is capped (`MAX_REASON`), and values quoted in it are shortened (`shown()`), so a
+5 MB field never reaches the registry, the run record, the report or the log.
 """
 
 from __future__ import annotations
 
+import csv
+import errno
+import gzip
 import logging
 import shutil
+import zipfile
 from pathlib import Path
 
 from datalake.atomic import atomic_path, atomic_write_json
 from datalake.paths import Lake, iso, utc_now
-from datalake.registry import QUARANTINED, Registry
+from datalake.registry import QUARANTINED, RETIRED, Registry
 
 log = logging.getLogger(__name__)
+MAX_REASON = 400
+RETRY_HINT = "fix the file or the parser, then run the lake with --retry-quarantined"
+_LAKE_ERRNOS = {
+    errno.ENOSPC,
+    errno.EDQUOT,
+    errno.EACCES,
+    errno.EPERM,
+    errno.EROFS,
+    errno.EIO,
+    errno.EMFILE,
+    errno.ENFILE,
+}
+
+
+class Rejected(Exception):
+    """Raised by a parser for input it recognises but cannot use; the message is the reason."""
+
+
+_SELF_EXPLAINING = {"Rejected", "SchemaError", "ArrowInvalid"}
+
+
+def is_lake_fault(error: BaseException) -> bool:
+    """True for errors of the lake itself (disk full, permissions, I/O), which no file causes."""
+    return isinstance(error, OSError) and error.errno in _LAKE_ERRNOS
+
+
+def shown(value, limit: int = 60) -> str:
+    """A value as it may appear in a reason: its repr, cut to `limit` characters."""
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[: limit - 1]}…({len(text):,} chars)"
+
+
+def cap(reason: str, limit: int = MAX_REASON) -> str:
+    """A reason of at most `limit` characters, on one line."""
+    reason = " ".join(str(reason).split())
+    return reason if len(reason) <= limit else reason[: limit - 1] + "…"
+
+
+def describe(error: BaseException) -> str:
+    """What a parsing error means for the file, in words a person can act on."""
+    if isinstance(error, RecursionError):
+        return "nested too deeply to read (a JSON document more than a thousand levels deep)"
+    if isinstance(error, csv.Error) and "field limit" in str(error):
+        return "a line or field longer than 128 KiB: not a file of this platform"
+    if isinstance(error, UnicodeDecodeError):
+        return f"not text in {error.encoding} (undecodable byte at position {error.start})"
+    if isinstance(error, zipfile.BadZipFile | EOFError):
+        return f"a damaged or truncated archive ({error})"
+    if isinstance(error, MemoryError):
+        return "too large to read into memory (a compressed or JSON bomb?)"
+    if isinstance(error, Rejected | ValueError) and type(error).__name__ in _SELF_EXPLAINING:
+        return str(error)  # their messages already say what is wrong with the data
+    return f"{type(error).__name__}: {error}"
 
 
 def _copy_name(sha256: str, landing: Path) -> str:
@@ -30,8 +97,9 @@ def quarantine(
     sha256: str,
     reason: str,
     run_id: str,
-) -> Path:
-    """Copy a landing file to quarantine with its reason and mark it in the registry."""
+) -> str:
+    """Copy a landing file to quarantine with its (capped) reason, mark it; returns the reason."""
+    reason = cap(reason)
     folder = lake.quarantine(service)
     copy = folder / _copy_name(sha256, landing)
     with atomic_path(copy) as temp:
@@ -44,7 +112,7 @@ def quarantine(
             "reason": reason,
             "quarantined_at": iso(utc_now()),
             "run_id": run_id,
-            "what_to_do": "fix the file or the parser, then run the lake with --retry-quarantined",
+            "what_to_do": RETRY_HINT,
         },
     )
     registry.record(
@@ -56,7 +124,7 @@ def quarantine(
         run_id=run_id,
     )
     log.warning("quarantined %s: %s", lake.relative(landing), reason)
-    return copy
+    return reason
 
 
 def release(lake: Lake, service: str, sha256: str, landing: Path) -> None:
@@ -64,3 +132,35 @@ def release(lake: Lake, service: str, sha256: str, landing: Path) -> None:
     copy = lake.quarantine(service) / _copy_name(sha256, landing)
     for path in (copy, copy.with_name(copy.name + ".reason.json")):
         path.unlink(missing_ok=True)
+
+
+def retire(
+    lake: Lake, service: str, registry: Registry, raw: Path, sha256: str, reason: str, run_id: str
+) -> tuple[str, str]:
+    """Move a raw file that a later stage cannot use to `archive/raw/`, gzipped, with its reason;
+    mark its hash `retired`. Returns (where it went, the capped reason)."""
+    reason = cap(reason)
+    relative = raw.relative_to(lake.raw(service))
+    target = lake.root / "archive" / "raw" / service / relative.with_name(relative.name + ".gz")
+    entry = registry.entry(sha256) or {}
+    with atomic_path(target) as temp, open(raw, "rb") as source, gzip.open(temp, "wb") as sink:
+        shutil.copyfileobj(source, sink)
+    atomic_write_json(
+        target.with_name(relative.name + ".reason.json"),
+        {
+            "raw_file": lake.relative(raw),
+            "landing_file": entry.get("landing_path"),
+            "sha256": sha256,
+            "reason": reason,
+            "retired_at": iso(utc_now()),
+            "run_id": run_id,
+            "what_to_do": RETRY_HINT + " (the landing file is converted again)",
+        },
+    )
+    registry.record(
+        sha256, status=RETIRED, reason=reason, retired_to=lake.relative(target), retired_by=run_id
+    )
+    registry.save()  # recorded before the raw file goes: a crash in between leaves it in raw
+    raw.unlink()
+    log.warning("retired %s to %s: %s", lake.relative(raw), lake.relative(target), reason)
+    return lake.relative(target), reason

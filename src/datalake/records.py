@@ -5,6 +5,8 @@ API sources keep their raw data as NDJSON, one JSON object per line (`write_ndjs
 service maps each record to a flat row, lineage is attached, and for each key the row of the
 latest extraction wins (raw files come oldest first); keys that a newer extraction no longer
 covers are kept. Values stay text (identifiers and money exact); the staging schema types them.
+`load_json()` reads a captured JSON document strictly: a repeated key, `NaN` or a document cut
+short is refused with a reason, never silently read.
 """
 
 from __future__ import annotations
@@ -15,6 +17,38 @@ from pathlib import Path
 from typing import Any
 
 from datalake.lineage import LINEAGE_COLUMNS
+
+
+def _no_repeated_keys(pairs: list[tuple[str, Any]]) -> dict:
+    keys = [key for key, _ in pairs]
+    if len(set(keys)) < len(keys):
+        from datalake.quarantine import Rejected, shown
+
+        repeated = sorted({k for k in keys if keys.count(k) > 1})
+        raise Rejected(f"JSON object repeats key(s) {shown(repeated)}: ambiguous, not read")
+    return dict(pairs)
+
+
+def _no_constant(name: str):
+    from datalake.quarantine import Rejected
+
+    raise Rejected(f"JSON holds {name}, which is no number")
+
+
+def load_json(data: bytes | str) -> Any:
+    """A JSON document (UTF-8, a BOM allowed), refusing repeated keys, NaN and Infinity; a
+    document that does not parse is refused with where it stops."""
+    from datalake.quarantine import Rejected
+
+    text = data.decode("utf-8-sig") if isinstance(data, bytes) else data.lstrip("\ufeff")
+    try:
+        return json.loads(text, object_pairs_hook=_no_repeated_keys, parse_constant=_no_constant)
+    except json.JSONDecodeError as error:
+        end = "the document ends early" if error.pos >= len(text.rstrip()) - 1 else error.msg
+        raise Rejected(
+            f"not valid JSON (cut short or damaged?): {end} (line {error.lineno}, "
+            f"column {error.colno})"
+        ) from None
 
 
 def write_ndjson(path: Path, records: Iterable[dict]) -> int:

@@ -1,7 +1,8 @@
 """The SHA-256 dedup registry of a service: `raw/<service>/_hashes.json`.
 
 It records every landing file the service has seen, by content hash: processed (with the raw
-files it produced) or quarantined (with the reason). A second index by landing path, with size
+files it produced), quarantined (with the reason) or retired (its raw file failed a later stage
+and went to `archive/raw/`, with the reason). A second index by landing path, with size
 and mtime, lets a run skip unchanged landing files without reading them again.
 """
 
@@ -19,6 +20,7 @@ from datalake.atomic import atomic_write_json
 REGISTRY_NAME = "_hashes.json"
 PROCESSED = "processed"
 QUARANTINED = "quarantined"
+RETIRED = "retired"
 _CHUNK = 1 << 20
 
 
@@ -74,6 +76,9 @@ class Registry:
 
     def quarantined(self) -> dict[str, dict[str, Any]]:
         return {sha: e for sha, e in self.files.items() if e.get("status") == QUARANTINED}
+
+    def retired(self) -> dict[str, dict[str, Any]]:
+        return {sha: e for sha, e in self.files.items() if e.get("status") == RETIRED}
 
     def processed(self) -> dict[str, dict[str, Any]]:
         return {sha: e for sha, e in self.files.items() if e.get("status") == PROCESSED}

@@ -1,8 +1,9 @@
 """Run reports: `_runs/<run_id>/run.json` and a self-contained `report.html`.
 
 The HTML has no external assets: a table of every script (status, exit code, duration, files and
-rows), the quarantined files with their reasons, and the exact command for any platform that
-needs a new login. `_runs/latest.html` and `_runs/latest.json` always show the newest run.
+rows), the quarantined landing files and retired raw files with their reasons, and the exact
+command for any platform that needs a new login. `_runs/latest.html` and `_runs/latest.json`
+always show the newest run.
 """
 
 from __future__ import annotations
@@ -44,20 +45,25 @@ def _row(row: dict) -> str:
     return f'<tr class="{_css(row)}">' + "".join(f"<td>{escape(c)}</td>" for c in cells) + "</tr>"
 
 
+def _set_aside(record: dict, kind: str) -> str:
+    """List items of the files a run quarantined or retired, with their reasons."""
+    return "".join(
+        f"<li>{escape(r['service'])}: <code>{escape(q['file'])}</code>: {escape(q['reason'])}</li>"
+        for r in record["scripts"]
+        for q in (r.get("details") or {}).get(kind, [])
+    )
+
+
 def render_html(record: dict) -> str:
     """The HTML run report for a run record."""
     rows = "\n".join(_row(r) for r in record["scripts"])
-    quarantined = [
-        (r["service"], q)
-        for r in record["scripts"]
-        for q in (r.get("details") or {}).get("quarantined", [])
-    ]
     logins = "".join(
         f"<li>{escape(x['service'])}: log in again with <code>{escape(x['command'])}</code></li>"
         for x in record["login_needed"]
     )
-    quarantine_items = "".join(
-        f"<li><code>{escape(q['file'])}</code>: {escape(q['reason'])}</li>" for _, q in quarantined
+    quarantine_items, retired_items = (
+        _set_aside(record, "quarantined"),
+        _set_aside(record, "retired"),
     )
     warnings = "".join(f"<li>{escape(w)}</li>" for w in record["warnings"])
     return f"""<!doctype html><html><head><meta charset="utf-8">
@@ -68,6 +74,7 @@ def render_html(record: dict) -> str:
 <code>{escape(record["lake_root"])}</code></p>
 {f"<h2>Log in again</h2><ul>{logins}</ul>" if logins else ""}
 {f"<h2>Quarantined input</h2><ul>{quarantine_items}</ul>" if quarantine_items else ""}
+{f"<h2>Retired raw files</h2><ul>{retired_items}</ul>" if retired_items else ""}
 <h2>Scripts</h2><table><tr><th>service</th><th>stage</th><th>script</th><th>status</th>
 <th>exit</th><th>time</th><th>files in</th><th>rows out</th><th>message</th><th>log</th></tr>
 {rows}</table>

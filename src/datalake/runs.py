@@ -69,6 +69,7 @@ class ScriptReport:
     rows_out: int = 0
     rejected: Counter = field(default_factory=Counter)
     quarantined: list[dict[str, str]] = field(default_factory=list)
+    retired: list[dict[str, str]] = field(default_factory=list)
     outputs: list[str] = field(default_factory=list)
     message: str = ""
 

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from datalake.lineage import LINEAGE_COLUMNS
+from datalake.quarantine import shown
 
 _TEXT_PATTERNS = {
     "integer": r"^-?\d+$",
@@ -171,7 +172,7 @@ def _pattern_problem(column: Column, array, values, pattern: str) -> str | None:
     if not pc.any(_invalid(distinct, pattern, column.kind)).as_py():
         return None
     bad = _invalid(values, pattern, column.kind)
-    examples = pc.filter(values, bad).slice(0, 3).to_pylist()
+    examples = ", ".join(shown(v, 40) for v in pc.filter(values, bad).slice(0, 3).to_pylist())
     return f"{column.name}: {pc.sum(bad).as_py()} value(s) not {column.kind} (e.g. {examples})"
 
 
@@ -200,6 +201,7 @@ def _column_problems(column: Column, array) -> list[str]:
         outside = pc.invert(pc.is_in(values, pa.array(column.enum)))
         if pc.any(outside).as_py():
             examples = pc.unique(pc.filter(values, outside)).slice(0, 3).to_pylist()
+            examples = ", ".join(shown(v, 40) for v in examples)
             problems.append(f"{column.name}: values outside {list(column.enum)}: {examples}")
     if column.minimum is not None and not is_text and array.null_count < len(array):
         low = pc.min(array).as_py()
@@ -227,12 +229,40 @@ def _path_key(path) -> list[tuple[int, int, str]]:
     return [(0, p, "") if isinstance(p, int) else (1, 0, str(p)) for p in path]
 
 
+def _problem(error, where: str = "") -> str:
+    """One jsonschema error as `<where> <path>: <message>`, never quoting a long value."""
+    path = "/".join(str(p) for p in error.absolute_path)
+    where = " ".join(filter(None, (where, path))) or "(document)"
+    message = error.message
+    if len(message) > 120:  # it quotes a long value: say what the rule is instead
+        message = (
+            f"{shown(error.instance, 40)} fails {error.validator} {shown(error.validator_value)}"
+        )
+    return f"{where}: {message}"
+
+
 def validate_document(doc: Any, schema_path: Path, limit: int = 10) -> list[str]:
     """Problems of a JSON document against a JSON Schema file, each with its path (at most
     `limit`, in document order); an empty list means the document is valid."""
     validator = _document_validator(str(Path(schema_path).resolve()))
     errors = sorted(validator.iter_errors(doc), key=lambda e: _path_key(e.absolute_path))
-    return [
-        f"{'/'.join(str(p) for p in e.absolute_path) or '(document)'}: {e.message[:200]}"
-        for e in errors[:limit]
-    ]
+    return [_problem(e) for e in errors[:limit]]
+
+
+def check_records(records, schema_path: Path, limit: int = 3) -> int:
+    """Check each JSON record (e.g. NDJSON lines) against a JSON Schema file; returns the count.
+
+    Raises SchemaError naming the number of bad records and the first `limit` problems."""
+    validator = _document_validator(str(Path(schema_path).resolve()))
+    problems, bad, count = [], 0, 0
+    for count, record in enumerate(records, 1):
+        if validator.is_valid(record):
+            continue
+        bad += 1
+        if len(problems) < limit:
+            error = min(validator.iter_errors(record), key=lambda e: _path_key(e.absolute_path))
+            problems.append(_problem(error, f"record {count}"))
+    if bad:
+        name = Path(schema_path).stem
+        raise SchemaError(f"{bad} of {count} record(s) do not meet {name}: " + "; ".join(problems))
+    return count

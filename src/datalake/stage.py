@@ -19,6 +19,7 @@ from pathlib import Path
 
 from datalake.extract import AuthRequired, NotConfigured
 from datalake.paths import Lake, iso, utc_now
+from datalake.quarantine import cap
 from datalake.runs import (
     EXIT_AUTH,
     EXIT_FAILED,
@@ -126,7 +127,7 @@ def run_stage(
         report.message, code = str(error), EXIT_AUTH
     except Exception as error:  # a crash is reported as a failure, with its traceback in the log
         log.exception("%s %s failed", service, stage)
-        report.message, code = f"{type(error).__name__}: {error}", EXIT_FAILED
+        report.message, code = cap(f"{type(error).__name__}: {error}"), EXIT_FAILED
     report.exit_code, report.duration_s = code, round(time.monotonic() - started, 3)
     if lake is not None:
         report.write(lake)

@@ -6,6 +6,12 @@ The driver validates against `schemas/stg_<dataset>.json`, writes `staging/<serv
 (and a typed Parquet copy with the same rows, which the next stage reads because it is several
 times faster to read than the CSV) only if its content changed, and skips a dataset whose raw
 files did not change.
+
+A raw file that cannot be staged (written before raw's schemas were as strict as they are now,
+say) never blocks the stage: when a dataset fails, each of its raw files is built alone, the ones
+that fail alone are retired to `archive/raw/` with their reason (`datalake.quarantine.retire`),
+and the dataset is built from the rest; the stage then exits 5. A failure that no single file
+explains (or a fault of the lake itself) still fails the stage.
 """
 
 from __future__ import annotations
@@ -18,9 +24,11 @@ from typing import Any
 
 from datalake.atomic import atomic_path, sweep_stale_temps
 from datalake.lineage import Lineage
+from datalake.quarantine import describe, is_lake_fault, retire
 from datalake.registry import Registry
-from datalake.runs import EXIT_OK
+from datalake.runs import EXIT_OK, EXIT_QUARANTINED
 from datalake.schemas import load_schema
+from datalake.settings import SettingsError
 from datalake.state import (
     fingerprint,
     input_folder,
@@ -70,15 +78,78 @@ def raw_files(ctx, dataset: str) -> list[RawFile]:
     return [RawFile(p, lin, meta, i) for i, (*_, p, lin, meta) in enumerate(found)]
 
 
-def build_staging(ctx, datasets: dict[str, Callable[[list[RawFile]], Any]]) -> int:
-    """Rebuild the service's staging tables from raw (skipped when no raw file changed)."""
+def _write(builder, files: list[RawFile], schema, target: Path, keep: bool = True):
+    """Build a dataset from `files` into `target` and its Parquet copy (or only try, if not
+    `keep`). The Parquet copy is replaced first (the inner block exits first), then the CSV; a
+    file whose content did not change is kept as it is (and so is its mtime)."""
     from datalake.tables import as_batches, same_content, write_table
 
+    copy = target.with_suffix(".parquet")
+    with atomic_path(target) as temp, atomic_path(copy) as parquet_temp:
+        try:
+            batches = as_batches(builder(files)) if files else []  # no input: header only
+            result = write_table(batches, schema, temp, parquet_temp, decimals_as_text=True)
+        finally:
+            for new, current in ((temp, target), (parquet_temp, copy)):
+                if not keep or same_content(new, current):
+                    new.unlink(missing_ok=True)
+    return result
+
+
+def _fails_alone(builder, file: RawFile, schema, target: Path) -> str | None:
+    """Why one raw file cannot be staged on its own, or None if it can."""
+    try:
+        _write(builder, [file], schema, target, keep=False)
+    except Exception as error:
+        if is_lake_fault(error) or isinstance(error, SettingsError):
+            raise
+        return describe(error)
+    return None
+
+
+def _build_dataset(ctx, dataset: str, builder, schema, files: list[RawFile], target: Path):
+    """Build one dataset; raw files that cannot be staged are retired and the rest built.
+    Returns the write result and the files it was built from."""
+    try:
+        return _write(builder, files, schema, target), files
+    except Exception as error:
+        if is_lake_fault(error) or isinstance(error, SettingsError):
+            raise
+        culprits = {}
+        for file in files:
+            if reason := _fails_alone(builder, file, schema, target):
+                culprits[file.path] = reason
+        if not culprits:
+            raise
+    registry = Registry.for_service(ctx.lake.raw(ctx.service))
+    for file in (f for f in files if f.path in culprits):
+        raw = ctx.lake.relative(file.path)
+        reason = f"{dataset}: cannot be staged: {culprits[file.path]}"
+        archived, reason = retire(
+            ctx.lake,
+            ctx.service,
+            registry,
+            file.path,
+            file.lineage.source_sha256,
+            reason,
+            ctx.run_id,
+        )
+        ctx.report.retired.append({"file": raw, "archived_to": archived, "reason": reason})
+        ctx.report.reject(
+            f"{dataset}: raw file retired (cannot be staged)", file.meta.get("rows", 0)
+        )
+    kept = [file for file in files if file.path not in culprits]
+    return _build_dataset(ctx, dataset, builder, schema, kept, target)
+
+
+def build_staging(ctx, datasets: dict[str, Callable[[list[RawFile]], Any]]) -> int:
+    """Rebuild the service's staging tables from raw (skipped when no raw file changed)."""
     if not ctx.force and is_up_to_date(ctx.lake, ctx.service, ctx.stage, ctx.script):
         log.info("%s raw2staging: raw unchanged, nothing to do", ctx.service)
         return EXIT_OK
     sweep_stale_temps(ctx.lake.staging(ctx.service))
-    prints = fingerprint(input_folder(ctx.lake, ctx.service, ctx.stage), ctx.script)
+    inputs = input_folder(ctx.lake, ctx.service, ctx.stage)
+    prints = fingerprint(inputs, ctx.script)
     old = load_state(ctx.lake, ctx.service, ctx.stage)
     outputs = {}
     for dataset, builder in datasets.items():
@@ -96,26 +167,20 @@ def build_staging(ctx, datasets: dict[str, Callable[[list[RawFile]], Any]]) -> i
             continue
         schema = load_schema(ctx.service_dir, f"stg_{dataset}")
         files = raw_files(ctx, dataset)
-        rows_in = sum(int(f.meta.get("rows", 0)) for f in files)
         ctx.report.files_in += len(files)
-        ctx.report.rows_in += rows_in
-        copy = target.with_suffix(".parquet")
-        # the Parquet copy is replaced first (the inner block exits first), then the CSV; a file
-        # whose content did not change is kept as it is (and so is its mtime)
-        with atomic_path(target) as temp, atomic_path(copy) as parquet_temp:
-            batches = as_batches(builder(files)) if files else []  # no input: header only
-            result = write_table(batches, schema, temp, parquet_temp, decimals_as_text=True)
-            for new, current in ((temp, target), (parquet_temp, copy)):
-                if same_content(new, current):
-                    new.unlink()
+        ctx.report.rows_in += sum(int(f.meta.get("rows", 0)) for f in files)
+        result, used = _build_dataset(ctx, dataset, builder, schema, files, target)
         outputs[rel] = result.rows
         ctx.report.rows_out += result.rows
-        if rows_in > result.rows:  # older extractions superseded, duplicates merged on the key
+        rows_used = sum(int(f.meta.get("rows", 0)) for f in used)
+        if rows_used > result.rows:  # older extractions superseded, duplicates merged on the key
             ctx.report.reject(
                 f"{dataset}: superseded by a later extraction or merged on the key",
-                rows_in - result.rows,
+                rows_used - result.rows,
             )
         ctx.report.outputs.append(rel)
         log.info("%s: %d rows from %d raw file(s)", rel, result.rows, len(files))
+    if ctx.report.retired:  # the retired files left raw: what the stage was built from now
+        prints = fingerprint(inputs, ctx.script)
     save_state(ctx.lake, ctx.service, ctx.stage, prints, outputs)
-    return EXIT_OK
+    return EXIT_QUARANTINED if ctx.report.retired else EXIT_OK

@@ -111,9 +111,10 @@ def _standardize(src, dst, schema, delimiter, quoted, encoding, on_batch) -> dic
     rows, header = 0, read_header(src, delimiter, encoding, quoted)
     names = [c.name for c in schema.columns]
     if header != names:
+        from datalake.quarantine import shown
         from datalake.schemas import SchemaError
 
-        raise SchemaError(f"header does not match {schema.name}: {header}")
+        raise SchemaError(f"header does not match {schema.name}: {shown(header, 200)}")
     text_schema = pa.schema([(n, pa.string()) for n in names])
     options = pacsv.WriteOptions(quoting_style="needed")
     with pacsv.CSVWriter(str(dst), text_schema, write_options=options) as writer:

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from datalake.atomic import temp_path_for
 from datalake.landing import Format, Rejected, Sample, ingest_landing
+from datalake.quarantine import shown
 from datalake.schemas import load_schema
 from datalake.stage import run_stage
 from datalake.tables import standardize_delimited, write_records
@@ -59,7 +60,7 @@ def _xlsx_statement(src: Path, dst: Path) -> dict:
     while header and header[-1] == "":
         header = header[:-1]
     if header not in (BANK_13, BANK_15):
-        raise Rejected(f"XLSX is not a bank details statement (header: {list(header)})")
+        raise Rejected(f"XLSX is not a bank details statement (header: {shown(list(header), 150)})")
     staged = temp_path_for(dst.with_name(dst.name + ".xlsx.csv"))
     write_records(staged, list(header), (r[: len(header)] for r in rows[1:]))
     try:
@@ -94,7 +95,7 @@ def parse_apple_page(html: str) -> list[tuple[str, int]]:
     match = _APPLE_RE.search(html)
     data, _ = json.JSONDecoder().raw_decode(html, match.end())
     if "last365days" not in data:
-        raise Rejected(f"Apple Music stats page without last365days (keys: {sorted(data)})")
+        raise Rejected(f"Apple Music stats page without last365days (keys: {shown(sorted(data))})")
     return [(p["field"], int(p["value"])) for p in data["last365days"]["dataProvider"]]
 
 

@@ -8,6 +8,10 @@ Output: `raw/metaads/<dataset>/*.ndjson` for `campaigns`, `adsets`, `ads`, `ad_i
 Recognised by keys, not names: the request's `dataset`, else the first item's keys (`date_start`
 with `ad_id` = ad insights, with `campaign_id` only = campaign insights; `adset_id` = ad;
 `campaign_id` = ad set; `objective` = campaign).
+Checks: the document against `schemas/landing_graph.json` (read strictly: a repeated key or
+`NaN` is refused), every item against `schemas/raw_<dataset>.json` (ids present and made of
+digits, metrics numeric text such as `12.5`, never `12,5` or `NaN`, dates real), so whatever
+reaches raw can be staged.
 Oddities: paging URLs (they carry the access token) never reach raw; insights rows spanning
 several days (requested without `time_increment=1`: totals, not days) are quarantined, as are
 Graph error documents and empty or unrecognised pages.
@@ -18,10 +22,13 @@ import re
 from pathlib import Path
 
 from datalake.landing import Format, Rejected, Sample, ingest_landing
-from datalake.records import write_ndjson
+from datalake.quarantine import shown
+from datalake.records import load_json, write_ndjson
+from datalake.schemas import validate_document
 from datalake.stage import run_stage
 from metaads.settings import DATASETS
 
+SERVICE_DIR = Path(__file__).resolve().parents[1]
 _ENVELOPE_RE = re.compile(r'\s*\{\s*"metaads_request"\s*:\s*')
 _PAGE_RE = re.compile(r'\s*\{\s*"data"\s*:\s*\[\s*')
 _ID_KEYS = {
@@ -63,6 +70,9 @@ def dataset_of(sample: Sample) -> str | None:
 
 def graph_items(document: dict, dataset: str) -> tuple[list[dict], dict]:
     """The items of a landing document and the metadata to record, or Rejected."""
+    problems = validate_document(document, SERVICE_DIR / "schemas" / "landing_graph.json", 3)
+    if problems:
+        raise Rejected("not a Graph page or extractor envelope: " + "; ".join(problems))
     request = document.get("metaads_request") or {}
     pages = document.get("pages") if request else [document]
     items = [item for page in pages for item in page.get("data", [])]
@@ -71,11 +81,12 @@ def graph_items(document: dict, dataset: str) -> tuple[list[dict], dict]:
     missing = sum(1 for item in items if not item.get(_ID_KEYS[dataset]))
     if missing:
         raise Rejected(f"{missing} {dataset} item(s) without {_ID_KEYS[dataset]}")
-    spans = [i for i in items if "date_start" in i and i["date_start"] != i.get("date_stop")]
+    spans = [i for i in items if i.get("date_stop", i.get("date_start")) != i.get("date_start")]
+    spans = [i for i in spans if i.get("date_start")]  # a missing date is the schema's to name
     if spans:
         raise Rejected(
-            f"{len(spans)} insights row(s) span several days ({spans[0]['date_start']}.."
-            f"{spans[0].get('date_stop')}): totals, not days (time_increment=1 missing)"
+            f"{len(spans)} insights row(s) span several days ({shown(spans[0]['date_start'])}"
+            f"..{shown(spans[0]['date_stop'])}): totals, not days (time_increment=1 missing)"
         )
     meta = {k: request[k] for k in ("level", "since", "until", "report_run_id") if request.get(k)}
     days = sorted(i["date_start"] for i in items if "date_start" in i)
@@ -88,7 +99,7 @@ def graph_items(document: dict, dataset: str) -> tuple[list[dict], dict]:
 
 def _converter(dataset: str):
     def convert(src: Path, dst: Path) -> dict:
-        items, meta = graph_items(json.loads(src.read_bytes()), dataset)
+        items, meta = graph_items(load_json(src.read_bytes()), dataset)
         return {"rows": write_ndjson(dst, items), **meta}
 
     return convert
@@ -102,7 +113,14 @@ def graph_error(sample: Sample) -> str | None:
 
 
 FORMATS = [
-    Format(f"graph_{name}", name, lambda s, n=name: dataset_of(s) == n, _converter(name), "ndjson")
+    Format(
+        f"graph_{name}",
+        name,
+        lambda s, n=name: dataset_of(s) == n,
+        _converter(name),
+        "ndjson",
+        schema=f"raw_{name}",
+    )
     for name in DATASETS
 ]
 

@@ -22,6 +22,8 @@ from collections import Counter
 from pathlib import Path
 
 from datalake.landing import Format, Rejected, Sample, ingest_landing
+from datalake.quarantine import shown
+from datalake.records import load_json
 from datalake.schemas import Column, TableSchema, load_schema, validate_document
 from datalake.settings import setting
 from datalake.stage import run_stage
@@ -48,7 +50,7 @@ def parse_series(doc, key: str, schema: str) -> list[tuple[str, int]]:
     days: dict[str, int] = {}
     for point in doc[key]:
         if days.setdefault(point["date"], int(point["streams"])) != int(point["streams"]):
-            raise Rejected(f"{key}: {point['date']} appears twice with different streams")
+            raise Rejected(f"{key}: {shown(point['date'])} appears twice with different streams")
     return sorted(days.items())
 
 
@@ -59,10 +61,11 @@ def report_schema(header: list[str], payable: str) -> TableSchema:
     if missing:
         raise Rejected(
             f"sales report lacks required column(s): {', '.join(missing)} "
-            f"(payable column per {PAYABLE_SETTING}: {payable!r}; header: {header})"
+            f"(payable column per {PAYABLE_SETTING}: {payable!r}; header: {shown(header, 150)})"
         )
     if len(set(header)) < len(header):
-        raise Rejected(f"sales report repeats column names: {header}")
+        repeated = sorted({name for name in header if header.count(name) > 1})
+        raise Rejected(f"sales report repeats column names: {shown(repeated, 150)}")
     base = load_schema(SERVICE_DIR, "raw_sales_report")
     declared = {column.name: column for column in base.columns}
     declared[payable] = Column(payable, "number", nullable=False)
@@ -87,13 +90,13 @@ def _sales(payable: str):
             ids.extend(batch.column("transaction_id").to_pylist())
             for name in ("sale_date", "reporting_date"):
                 if bad := not_calendar_dates(batch.column(name)):
-                    raise Rejected(f"{name}: not a calendar date (e.g. {bad})")
+                    raise Rejected(f"{name}: not a calendar date (e.g. {shown(bad)})")
 
         schema = report_schema(read_header(src), payable)
         meta = standardize_delimited(src, dst, schema, on_batch=check)
         repeated = sorted(key for key, n in Counter(ids).items() if n > 1)
         if repeated:
-            raise Rejected(f"transaction_id repeated in the report: {repeated[:3]}")
+            raise Rejected(f"transaction_id repeated in the report: {shown(repeated[:3])}")
         unknown = [c.name for c in schema.columns if c.name not in SALES_DOCUMENTED]
         return {**meta, "payable_column": payable, "undocumented_columns": unknown}
 
@@ -102,7 +105,7 @@ def _sales(payable: str):
 
 def _analytics(key: str, schema: str):
     def convert(src: Path, dst: Path) -> dict:
-        points = parse_series(json.loads(src.read_text("utf-8-sig")), key, schema)
+        points = parse_series(load_json(src.read_bytes()), key, schema)
         meta = {"rows": write_records(dst, ["date", "streams"], points)}
         if points:
             meta.update(first_date=points[0][0], last_date=points[-1][0])

@@ -1,0 +1,158 @@
+"""Malformed landing files, made from the bundled samples of each service.
+
+`bad_files(service)` gives {file name: bytes} of files that must each be quarantined when dropped
+into `landing/<service>/` next to the samples: the classics (zero bytes, BOM plus garbage, an HTML
+error page, truncated at a structural boundary, a duplicated header, a missing key column,
+another platform's file, a first line longer than the csv module's 128 KiB field limit, JSON
+nested deeper than Python's recursion limit, a 5 MB value) and each service's own traps. The
+files are derived from the samples, not from the code under test.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+SAMPLES = Path(__file__).resolve().parents[1] / "samples" / "landing"
+STAMP = "20261130T060000Z"
+HUGE = 5 << 20  # a 5 MB value: a reason that quotes it must still be short
+
+
+def sample(service: str, pattern: str) -> bytes:
+    """The bytes of the first bundled sample of a service matching a glob pattern."""
+    return sorted((SAMPLES / service).rglob(pattern))[0].read_bytes()
+
+
+def _lines(data: bytes) -> list[bytes]:
+    return data.replace(b"\r\n", b"\n").replace(b"\r", b"\n").split(b"\n")
+
+
+def deep_json(depth: int = 200_000) -> bytes:
+    """A JSON document nested deeper than any recursive parser can follow."""
+    return b'{"streams": ' + b"[" * depth + b"]" * depth + b"}"
+
+
+def long_first_line() -> bytes:
+    """A Meta Ads insights export on one line, longer than the csv module's field limit."""
+    rows = [
+        {"ad_id": str(10**17 + i), "date_start": "2026-11-01", "spend": "1.5"} for i in range(9000)
+    ]
+    return json.dumps({"data": rows}).encode()
+
+
+def error_page() -> bytes:
+    return (
+        b"<!doctype html><html><head><title>502 Bad Gateway</title></head>"
+        b"<body><h1>502 Bad Gateway</h1><p>The server returned an invalid response.</p>"
+        b"</body></html>"
+    )
+
+
+def _common(sample_text: bytes) -> dict[str, bytes]:
+    return {
+        "zero_bytes": b"",
+        "bom_garbage": b"\xef\xbb\xbf" + bytes(range(256)) * 40,
+        "error_page": error_page(),
+        "deep_json": deep_json(),
+        "long_first_line": long_first_line(),
+        "half_cut": sample_text[: len(sample_text) // 2],
+    }
+
+
+def _distrokid() -> dict[str, bytes]:
+    tsv = sample("distrokid", "*.tsv")
+    csv15 = sample("distrokid", "bank_details_*.csv")
+    lines = _lines(csv15)
+    header, first = lines[0], lines[1]
+    spotify = sample("distrokid", "spotify_streams_*.html")
+    chart = spotify.index(b"trend365day")
+    missing_col = b"\n".join(
+        b",".join(line.split(b",")[1:]) for line in _lines(tsv.replace(b"\t", b","))
+    )
+    return {
+        **_common(tsv),
+        # a quoted field opened and never closed: the file ends inside it
+        "cut_in_quotes.csv": b"\n".join([header, first, b'"2026-11-17","2026-10","Spot']),
+        "duplicated_header.tsv": b"\n".join([_lines(tsv)[0], *_lines(tsv)]),
+        "missing_key_column.csv": missing_col,
+        "stats_cut_in_chart.html": spotify[: chart + 200],
+        "toolost_sales.csv": sample("toolost", "*.csv"),
+        "huge_value.tsv": b"\n".join(
+            [
+                _lines(tsv)[0],
+                _lines(tsv)[1].replace(b"\t2\t", b"\t" + b"9x" * (HUGE // 2) + b"\t", 1),
+            ]
+        ),
+        "wrong_number.tsv": b"\n".join(
+            [_lines(tsv)[0], _lines(tsv)[1].replace(b"\t2\t", b"\ttwo\t", 1), b""]
+        ),
+    }
+
+
+def _toolost() -> dict[str, bytes]:
+    sales = sample("toolost", "*.csv")
+    lines = _lines(sales)
+    spotify = json.loads(sample("toolost", "spotify_*.json"))
+    first = spotify["streams"][0]
+    without_key = b"\n".join(b",".join(line.split(b",")[1:]) for line in lines)
+    return {
+        **_common(sales),
+        "cut_in_quotes.csv": b"\n".join([lines[0], lines[1], b'20251101000099,"2025-11']),
+        "duplicated_header.csv": b"\n".join([lines[0], *lines]),
+        "missing_key_column.csv": without_key,
+        "spotify_cut.json": json.dumps(spotify).encode()[:-40],
+        "spotify_duplicate_key.json": (
+            b'{"streams": [], "streams": ' + json.dumps(spotify["streams"]).encode() + b"}"
+        ),
+        "spotify_nan.json": json.dumps({"streams": [{**first, "streams": float("nan")}]}).encode(),
+        "huge_date.json": json.dumps({"streams": [{"date": "9" * HUGE, "streams": "1"}]}).encode(),
+        "distrokid_statement.tsv": sample("distrokid", "*.tsv"),
+        "meta_insights.json": sample("metaads", "ad_insights_*.json"),
+    }
+
+
+def _insights_with(change) -> bytes:
+    document = json.loads(sample("metaads", "ad_insights_*.json"))
+    change(document["pages"][0]["data"][0])
+    return json.dumps(document).encode()
+
+
+def _metaads() -> dict[str, bytes]:
+    insights = sample("metaads", "ad_insights_*.json")
+    return {
+        **_common(insights),
+        "insights_no_date.json": _insights_with(lambda row: row.pop("date_start")),
+        "insights_comma_spend.json": _insights_with(lambda row: row.update(spend="12,5")),
+        "insights_nan_spend.json": _insights_with(lambda row: row.update(spend="NaN")),
+        "insights_huge_id.json": _insights_with(lambda row: row.update(ad_id="1" * HUGE)),
+        "insights_text_actions.json": _insights_with(lambda row: row.update(actions="many")),
+        "insights_missing_id.json": _insights_with(lambda row: row.pop("ad_id")),
+        "insights_duplicate_key.json": insights.replace(
+            b'"spend": ', b'"spend": "1", "spend": ', 1
+        ),
+        "graph_error.json": b'{"error": {"message": "Invalid OAuth access token.", "code": 190}}',
+        "toolost_sales.csv": sample("toolost", "*.csv"),
+    }
+
+
+_BUILDERS = {"distrokid": _distrokid, "toolost": _toolost, "metaads": _metaads}
+SERVICES = tuple(_BUILDERS)
+
+
+def bad_files(service: str) -> dict[str, bytes]:
+    """{landing file name: bytes} of malformed files for a service (each with a UTC stamp)."""
+    files = {}
+    for kind, data in _BUILDERS[service]().items():
+        stem, _, ext = kind.partition(".")
+        files[f"bad_{stem}_{STAMP}.{ext or 'dat'}"] = data
+    return files
+
+
+def drop_bad_files(landing: Path, service: str) -> dict[str, bytes]:
+    """Write a service's bad files into `landing/<service>/dropped/`; returns them by name."""
+    folder = landing / service / "dropped"
+    folder.mkdir(parents=True, exist_ok=True)
+    files = bad_files(service)
+    for name, data in files.items():
+        (folder / name).write_bytes(data)
+    return files
