@@ -83,6 +83,9 @@ def _distrokid() -> dict[str, bytes]:
                 _lines(tsv)[1].replace(b"\t2\t", b"\t" + b"9x" * (HUGE // 2) + b"\t", 1),
             ]
         ),
+        "earnings_too_precise.tsv": b"\n".join(
+            [_lines(tsv)[0], *[line.rsplit(b"\t", 1)[0] + b"\t1E-30" for line in _lines(tsv)[1:3]]]
+        ),
         "wrong_number.tsv": b"\n".join(
             [_lines(tsv)[0], _lines(tsv)[1].replace(b"\t2\t", b"\ttwo\t", 1), b""]
         ),
@@ -100,6 +103,10 @@ def _toolost() -> dict[str, bytes]:
         "cut_in_quotes.csv": b"\n".join([lines[0], lines[1], b'20251101000099,"2025-11']),
         "duplicated_header.csv": b"\n".join([lines[0], *lines]),
         "missing_key_column.csv": without_key,
+        "payable_too_large.csv": b"\n".join([lines[0], lines[1].rsplit(b",", 1)[0] + b",1e400"]),
+        "units_too_large.csv": b"\n".join(
+            [lines[0], lines[1].replace(b",2148,", b"," + b"9" * 30 + b",", 1)]
+        ),
         "spotify_cut.json": json.dumps(spotify).encode()[:-40],
         "spotify_duplicate_key.json": (
             b'{"streams": [], "streams": ' + json.dumps(spotify["streams"]).encode() + b"}"

@@ -56,7 +56,8 @@ def parse_series(doc, key: str, schema: str) -> list[tuple[str, int]]:
 
 def report_schema(header: list[str], payable: str) -> TableSchema:
     """The raw schema of one sales report: documented columns as declared, the payable column a
-    required number, any other column as text. Rejected if a required column is missing."""
+    required amount that fits the curated decimal, any other column as text. Rejected if a
+    required column is missing."""
     missing = [name for name in (*SALES_REQUIRED, payable) if name not in header]
     if missing:
         raise Rejected(
@@ -68,7 +69,7 @@ def report_schema(header: list[str], payable: str) -> TableSchema:
         raise Rejected(f"sales report repeats column names: {shown(repeated, 150)}")
     base = load_schema(SERVICE_DIR, "raw_sales_report")
     declared = {column.name: column for column in base.columns}
-    declared[payable] = Column(payable, "number", nullable=False)
+    declared[payable] = Column(payable, "money", nullable=False)
     columns = tuple(declared.get(name, Column(name, "string", True)) for name in header)
     return dataclasses.replace(base, columns=columns)
 
