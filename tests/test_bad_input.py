@@ -90,6 +90,9 @@ def test_bad_files_of_every_kind_are_quarantined_and_curated_is_untouched(tmp_pa
         assert (tmp_path / "raw" / service / "_hashes.json").stat().st_size < 100_000
     assert (tmp_path / "_runs" / "latest.json").stat().st_size < 200_000
     assert "Quarantined input" in (tmp_path / "_runs" / "latest.html").read_text("utf-8")
+    listing = run(["-m", "datalake.quarantine"], tmp_path).stdout
+    assert f"{sum(map(len, dropped.values()))} file(s) set aside" in listing
+    assert all(f"dropped/{name}" in listing for files in dropped.values() for name in files)
     assert _curated(tmp_path) == clean_curated
 
     before = {zone: snapshot(tmp_path / zone) for zone in ("raw", "staging", "curated", "archive")}
@@ -258,6 +261,11 @@ def test_a_raw_file_that_cannot_be_staged_is_retired_and_a_fixed_parser_brings_i
     staged = (spoiled / "staging" / "metaads" / "ad_insights.csv").read_text("utf-8")
     assert raw.stem.split("__")[0] not in staged  # built from the other files only
 
+    listing = run(["-m", "datalake.quarantine"], spoiled)
+    assert listing.returncode == 0
+    assert f"metaads  retired  {why['landing_file']}" in listing.stdout
+    assert f"raw file retired to archive/raw/metaads/ad_insights/{raw.name}.gz" in listing.stdout
+
     again = run([META / "metaads_raw2staging.py"], spoiled)
     assert again.returncode == 0, again.stderr
     assert "raw unchanged, nothing to do" in again.stderr
@@ -268,3 +276,65 @@ def test_a_raw_file_that_cannot_be_staged_is_retired_and_a_fixed_parser_brings_i
     assert raw.read_bytes() == original
     assert _curated(spoiled) == _curated(clean)
     assert run_runner(spoiled, *NO_EXTRACTORS).returncode == 0
+
+
+def test_the_run_report_lists_quarantined_and_retired_files():
+    from datalake.report import render_html
+
+    details = {
+        "quarantined": [{"file": "landing/x/a.csv", "reason": "empty file (0 bytes)"}],
+        "retired": [
+            {
+                "file": "raw/x/d/b.csv",
+                "archived_to": "archive/raw/x/d/b.csv.gz",
+                "reason": "d: <bad>",
+            }
+        ],
+    }
+    script = {"service": "x", "stage": "raw2staging", "script": "x_raw2staging.py"}
+    record = {
+        "run_id": "r",
+        "exit_code": 5,
+        "exit_meaning": "finished, new input quarantined",
+        "started_at": "s",
+        "finished_at": "f",
+        "lake_root": "/lake",
+        "login_needed": [],
+        "warnings": [],
+        "scripts": [{**script, "status": "ok", "exit_code": 5, "details": details}],
+    }
+    html = render_html(record)
+    assert "<h2>Quarantined input</h2><ul><li>x: <code>landing/x/a.csv</code>: empty file" in html
+    assert "<h2>Retired raw files</h2><ul><li>x: <code>raw/x/d/b.csv</code>: d: &lt;bad&gt;" in html
+
+
+@pytest.mark.parametrize(("vanish", "code"), [(False, 1), (True, 0)])
+def test_a_landing_file_that_cannot_be_read_is_skipped_and_read_later(
+    lake_root, monkeypatch, vanish, code
+):
+    import datalake.landing as landing_module
+
+    landing = lake_root / "landing" / "distrokid"
+    landing.mkdir(parents=True)
+    for name in ("a_locked_20261130T000000Z.txt", "b_good_20261130T000000Z.txt"):
+        (landing / name).write_text(name, "utf-8")
+    real_hash = landing_module.sha256_file
+
+    def refusing(path: Path) -> str:
+        if path.name.startswith("a_"):
+            if vanish:
+                path.unlink()
+                raise FileNotFoundError(errno.ENOENT, "No such file or directory", str(path))
+            raise PermissionError(errno.EACCES, "Permission denied", str(path))
+        return real_hash(path)
+
+    monkeypatch.setattr(landing_module, "sha256_file", refusing)
+    ctx = make_ctx(lake_root, "distrokid", "landing2raw")
+    assert ingest_landing(ctx, _failing(KeyError("never"))) == code
+    assert [Path(o).parent.name for o in ctx.report.outputs] == ["things"]  # b was processed
+    assert not ctx.report.quarantined
+    seen = Registry.for_service(lake_root / "raw" / "distrokid").seen
+    assert list(seen) == ["landing/distrokid/b_good_20261130T000000Z.txt"]  # a: read next time
+    if not vanish:
+        assert "cannot read 1 landing file(s)" in ctx.report.message
+        assert "a_locked_20261130T000000Z.txt" in ctx.report.message

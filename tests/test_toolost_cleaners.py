@@ -135,7 +135,7 @@ def test_report_schema_keeps_unknown_columns_and_requires_the_payable_amount():
     schema = l2r.report_schema([*TOOLOST_SALES_COLUMNS, "withholding_tax"], "payable_amount")
     assert schema.names == [*TOOLOST_SALES_COLUMNS, "withholding_tax"]
     kinds = {c.name: (c.kind, c.nullable) for c in schema.columns}
-    assert kinds["payable_amount"] == ("number", False)
+    assert kinds["payable_amount"] == ("money", False)
     assert kinds["gross_revenue"] == kinds["withholding_tax"] == ("string", True)
     assert kinds["sale_date"] == ("date", False) and kinds["transaction_id"][1] is False
     batch = pa.table({n: pa.array(["1"], pa.string()) for n in schema.names})

@@ -25,9 +25,17 @@ from typing import Any
 
 from datalake.atomic import atomic_path, sweep_stale_temps
 from datalake.paths import iso, parse_stamp, utc_now
-from datalake.quarantine import Rejected, describe, is_lake_fault, quarantine, release, shown
+from datalake.quarantine import (
+    Rejected,
+    cap,
+    describe,
+    is_lake_fault,
+    quarantine,
+    release,
+    shown,
+)
 from datalake.registry import PROCESSED, QUARANTINED, RETIRED, FileStat, Registry, sha256_file
-from datalake.runs import EXIT_OK, EXIT_QUARANTINED
+from datalake.runs import EXIT_FAILED, EXIT_OK, EXIT_QUARANTINED
 from datalake.state import visible_files
 
 log = logging.getLogger(__name__)
@@ -231,27 +239,52 @@ def _warn_reserved_names(ctx) -> None:
             )
 
 
+def _ingest_one(ctx, registry, landing: Path, retry, formats, rejects, outcome) -> None:
+    rel, stat = ctx.lake.relative(landing), FileStat.of(landing)
+    if registry.known_unchanged(rel, stat) and landing not in retry:
+        return
+    ctx.report.files_in += 1
+    sha = sha256_file(landing)
+    registry.note_seen(rel, stat, sha)
+    status = (registry.entry(sha) or {}).get("status")
+    if status == PROCESSED or (status in (QUARANTINED, RETIRED) and landing not in retry):
+        outcome.duplicates += 1
+        ctx.report.files_skipped += 1
+        log.info("%s: same bytes as %s, skipped", rel, registry.entry(sha)["landing_path"])
+    else:
+        _process(ctx, registry, landing, sha, formats, rejects, outcome)
+
+
+def _skip_unreadable(ctx, registry, landing: Path, error: OSError) -> bool:
+    """A landing file that vanished or may not be read is skipped and left unseen, so a later
+    run reads it once it can; True if it is still there (a person must fix its permissions).
+    An error about any other file (raw not writable, disk full) is the lake's: raised."""
+    if error.filename is None or Path(error.filename) != landing:
+        raise error
+    rel = ctx.lake.relative(landing)
+    registry.seen.pop(rel, None)
+    if not landing.exists():
+        log.warning("%s disappeared while the run read it; skipped", rel)
+        return False
+    log.error("%s cannot be read (%s): check its permissions", rel, error.strerror)
+    return True
+
+
 def ingest_landing(ctx, formats: Sequence[Format], rejects: Sequence = ()) -> int:
-    """Bring every new landing file of the service into raw; exit 5 if any was quarantined."""
+    """Bring every new landing file of the service into raw; exit 5 if any was quarantined, 1 if
+    a landing file could not be read (the others are still processed)."""
     for folder in (ctx.lake.raw(ctx.service), ctx.lake.quarantine(ctx.service)):
         sweep_stale_temps(folder)
     registry, outcome = Registry.for_service(ctx.lake.raw(ctx.service)), _Outcome()
     retry = _retry_candidates(ctx, registry) if ctx.retry_quarantined else {}
     _warn_reserved_names(ctx)
+    unreadable = []
     for landing in sorted(visible_files(ctx.lake.landing(ctx.service))):
-        rel, stat = ctx.lake.relative(landing), FileStat.of(landing)
-        if registry.known_unchanged(rel, stat) and landing not in retry:
-            continue
-        ctx.report.files_in += 1
-        sha = sha256_file(landing)
-        registry.note_seen(rel, stat, sha)
-        status = (registry.entry(sha) or {}).get("status")
-        if status == PROCESSED or (status in (QUARANTINED, RETIRED) and landing not in retry):
-            outcome.duplicates += 1
-            ctx.report.files_skipped += 1
-            log.info("%s: same bytes as %s, skipped", rel, registry.entry(sha)["landing_path"])
-        else:
-            _process(ctx, registry, landing, sha, formats, rejects, outcome)
+        try:
+            _ingest_one(ctx, registry, landing, retry, formats, rejects, outcome)
+        except OSError as error:
+            if _skip_unreadable(ctx, registry, landing, error):
+                unreadable.append(ctx.lake.relative(landing))
         registry.save()
         retry.pop(landing, None)
     log.info(
@@ -261,4 +294,10 @@ def ingest_landing(ctx, formats: Sequence[Format], rejects: Sequence = ()) -> in
         outcome.duplicates,
         outcome.quarantined_new,
     )
+    if unreadable:
+        ctx.report.message = cap(
+            f"cannot read {len(unreadable)} landing file(s), check their permissions: "
+            + ", ".join(unreadable)
+        )
+        return EXIT_FAILED
     return EXIT_QUARANTINED if outcome.quarantined_new else EXIT_OK

@@ -10,18 +10,21 @@ it moves, gzipped, to `archive/raw/<service>/<dataset>/` with a `.reason.json`, 
 its hash `retired`, and the stage goes on without it. `--retry-quarantined` converts its landing
 file again.
 
-Only faults of the lake itself (disk full, permissions) stop a script: `is_lake_fault()`.
+`python -m datalake.quarantine` lists every quarantined and retired file of the lake with its
+reason. Only faults of the lake itself (disk full, permissions) stop a script: `is_lake_fault()`.
 Every reason is capped (`MAX_REASON`), and values quoted in it are shortened (`shown()`), so a
 5 MB field never reaches the registry, the run record, the report or the log.
 """
 
 from __future__ import annotations
 
+import argparse
 import csv
 import errno
 import gzip
 import logging
 import shutil
+import sys
 import zipfile
 from pathlib import Path
 
@@ -158,9 +161,62 @@ def retire(
         },
     )
     registry.record(
-        sha256, status=RETIRED, reason=reason, retired_to=lake.relative(target), retired_by=run_id
+        sha256,
+        status=RETIRED,
+        reason=reason,
+        retired_to=lake.relative(target),
+        retired_at=iso(utc_now()),
+        retired_by=run_id,
     )
     registry.save()  # recorded before the raw file goes: a crash in between leaves it in raw
     raw.unlink()
     log.warning("retired %s to %s: %s", lake.relative(raw), lake.relative(target), reason)
     return lake.relative(target), reason
+
+
+def set_aside(lake: Lake, service: str | None = None) -> list[dict]:
+    """Every quarantined and retired file of the lake (or of one service), oldest first."""
+    found = []
+    services = [service] if service else sorted(p.name for p in (lake.root / "raw").glob("[!_]*"))
+    for name in services:
+        registry = Registry.for_service(lake.raw(name))
+        for sha, entry in {**registry.quarantined(), **registry.retired()}.items():
+            found.append({"service": name, "sha256": sha, **entry})
+    return sorted(found, key=lambda e: e.get("quarantined_at") or e.get("retired_at") or "")
+
+
+def _describe_entry(entry: dict, lake: Lake) -> str:
+    if entry["status"] == RETIRED:
+        where = f"raw file retired to {entry['retired_to']}"
+    else:
+        copy = lake.quarantine(entry["service"]) / _copy_name(
+            entry["sha256"], Path(entry["landing_path"])
+        )
+        where = f"copy in {lake.relative(copy)}"
+    when = entry.get("quarantined_at") or entry.get("retired_at") or "?"
+    return (
+        f"{entry['service']}  {entry['status']}  {entry['landing_path']}  ({when})\n"
+        f"    reason: {entry['reason']}\n    {where}"
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    """List quarantined and retired files with their reasons and what to do about them."""
+    from datalake.settings import get_settings
+
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("--service", help="only this service")
+    args = parser.parse_args(argv)
+    lake = Lake(get_settings().root)
+    entries = set_aside(lake, args.service)
+    lines = [_describe_entry(e, lake) for e in entries]
+    if entries:
+        lines.append(f"\n{len(entries)} file(s) set aside. To handle one: {RETRY_HINT}.")
+    else:
+        lines.append("Nothing is quarantined or retired.")
+    sys.stdout.write("\n".join(lines) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
