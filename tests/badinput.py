@@ -77,6 +77,7 @@ def _distrokid() -> dict[str, bytes]:
         "missing_key_column.csv": missing_col,
         "stats_cut_in_chart.html": spotify[: chart + 200],
         "toolost_sales.csv": sample("toolost", "*.csv"),
+        "meta_insights.json": sample("metaads", "ad_insights_2026-11-01_*.json"),  # 162 KB line
         "huge_value.tsv": b"\n".join(
             [
                 _lines(tsv)[0],
@@ -114,7 +115,7 @@ def _toolost() -> dict[str, bytes]:
         "spotify_nan.json": json.dumps({"streams": [{**first, "streams": float("nan")}]}).encode(),
         "huge_date.json": json.dumps({"streams": [{"date": "9" * HUGE, "streams": "1"}]}).encode(),
         "distrokid_statement.tsv": sample("distrokid", "*.tsv"),
-        "meta_insights.json": sample("metaads", "ad_insights_*.json"),
+        "meta_insights.json": sample("metaads", "ad_insights_2026-11-01_*.json"),
     }
 
 

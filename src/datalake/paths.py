@@ -75,6 +75,10 @@ class Lake:
     def archive(self, table: str) -> Path:
         return self.root / "archive" / "curated" / table
 
+    def retired(self, service: str) -> Path:
+        """Where raw files that a later stage could not use are kept."""
+        return self.root / "archive" / "raw" / service
+
     @property
     def runs(self) -> Path:
         return self.root / "_runs"

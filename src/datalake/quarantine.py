@@ -51,7 +51,7 @@ class Rejected(Exception):
     """Raised by a parser for input it recognises but cannot use; the message is the reason."""
 
 
-_SELF_EXPLAINING = {"Rejected", "SchemaError", "ArrowInvalid"}
+_SELF_EXPLAINING = {"Rejected", "SchemaError", "ArrowInvalid"}  # ours, and pyarrow's parse errors
 
 
 def is_lake_fault(error: BaseException) -> bool:
@@ -83,7 +83,7 @@ def describe(error: BaseException) -> str:
         return f"a damaged or truncated archive ({error})"
     if isinstance(error, MemoryError):
         return "too large to read into memory (a compressed or JSON bomb?)"
-    if isinstance(error, Rejected | ValueError) and type(error).__name__ in _SELF_EXPLAINING:
+    if type(error).__name__ in _SELF_EXPLAINING:
         return str(error)  # their messages already say what is wrong with the data
     return f"{type(error).__name__}: {error}"
 
@@ -144,7 +144,7 @@ def retire(
     mark its hash `retired`. Returns (where it went, the capped reason)."""
     reason = cap(reason)
     relative = raw.relative_to(lake.raw(service))
-    target = lake.root / "archive" / "raw" / service / relative.with_name(relative.name + ".gz")
+    target = lake.retired(service) / relative.with_name(relative.name + ".gz")
     entry = registry.entry(sha256) or {}
     with atomic_path(target) as temp, open(raw, "rb") as source, gzip.open(temp, "wb") as sink:
         shutil.copyfileobj(source, sink)

@@ -86,13 +86,11 @@ def _write(builder, files: list[RawFile], schema, target: Path, keep: bool = Tru
 
     copy = target.with_suffix(".parquet")
     with atomic_path(target) as temp, atomic_path(copy) as parquet_temp:
-        try:
-            batches = as_batches(builder(files)) if files else []  # no input: header only
-            result = write_table(batches, schema, temp, parquet_temp, decimals_as_text=True)
-        finally:
-            for new, current in ((temp, target), (parquet_temp, copy)):
-                if not keep or same_content(new, current):
-                    new.unlink(missing_ok=True)
+        batches = as_batches(builder(files)) if files else []  # no input: header only
+        result = write_table(batches, schema, temp, parquet_temp, decimals_as_text=True)
+        for new, current in ((temp, target), (parquet_temp, copy)):
+            if not keep or same_content(new, current):
+                new.unlink()  # a temp that is gone cancels its replace
     return result
 
 
