@@ -19,10 +19,12 @@ from datalake.atomic import sweep_stale_temps
 from datalake.runs import EXIT_OK
 from datalake.schemas import TableSchema, load_schema
 from datalake.state import (
+    ABSENT,
     fingerprint,
     input_folder,
     is_up_to_date,
     load_state,
+    output_in_place,
     part_changed,
     save_state,
 )
@@ -110,8 +112,7 @@ def publish_curated(ctx, tables: Sequence[CuratedTable]) -> int:
         )
         if (
             not ctx.force
-            and (ctx.lake.root / rel).exists()
-            and rel in old.get("outputs", {})
+            and output_in_place(ctx.lake, rel, old.get("outputs", {}))
             and not part_changed(old.get("inputs", {}), prints, inputs, ctx.script)
         ):
             outputs[rel] = "unchanged"
@@ -134,6 +135,8 @@ def publish_curated(ctx, tables: Sequence[CuratedTable]) -> int:
         for rel, result in pool.map(lambda job: build_and_publish(*job), todo):
             ctx.report.rows_out += result.rows
             outputs[rel] = "changed" if result.changed else "unchanged"
+            if not (ctx.lake.root / rel).exists():  # no rows of this service, none written
+                outputs[rel] = ABSENT
             ctx.report.outputs.append(rel)
     ctx.report.rows_in += reader.rows_read
     save_state(ctx.lake, ctx.service, ctx.stage, prints, outputs)

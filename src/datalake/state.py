@@ -26,6 +26,7 @@ def _visible_files(folder: Path):
 
 
 SHARED_CODE = Path(__file__).resolve().parent
+ABSENT = "absent"  # an output the stage had nothing to write to
 
 
 def code_files(script: Path) -> list[Path]:
@@ -89,7 +90,14 @@ def is_up_to_date(lake: Lake, service: str, stage: str, script: Path) -> bool:
     state = load_state(lake, service, stage)
     if not state or state.get("inputs") != fingerprint(input_folder(lake, service, stage), script):
         return False
-    return all((lake.root / rel).exists() for rel in state.get("outputs", {}))
+    outputs = state.get("outputs", {})
+    return all(output_in_place(lake, rel, outputs) for rel in outputs)
+
+
+def output_in_place(lake: Lake, rel: str, outputs: dict) -> bool:
+    """True if a recorded output is still as the stage left it: present, or absent on purpose
+    (a shared table that this service had no rows for, so it wrote nothing)."""
+    return rel in outputs and (outputs[rel] == ABSENT or (lake.root / rel).exists())
 
 
 def part_changed(old: dict, new: dict, inputs: list[Path], script: Path) -> bool:
