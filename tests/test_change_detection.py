@@ -34,3 +34,73 @@ def test_a_lake_where_only_one_service_has_data_reruns_as_a_no_op(tmp_path):
         record = json.loads((tmp_path / "_runs" / "latest.json").read_text("utf-8"))
         assert {s["status"] for s in record["scripts"]} == {"up to date"}
         assert _zone_files(tmp_path) == before
+
+
+# --- shared curated tables know no list of sources -------------------------------------------
+
+
+def _stream_rows(source: str, day: str, n: int):
+    import pyarrow as pa
+
+    lineage = {c: ["r"] for c in ("_run_id", "_source_file", "_source_sha256", "_extracted_at")}
+    return pa.table(
+        {
+            "date": [day],
+            "spotify_streams": [str(n)],
+            "apple_streams": [""],
+            "combined_streams": [""],
+            "source": [source],
+            **lineage,
+        }
+    )
+
+
+def test_a_new_source_writes_its_partition_in_name_order_and_only_its_own_rows(lake_root):
+    import pyarrow.csv as pacsv
+    import pytest
+
+    from datalake.curate import table_schema
+    from datalake.paths import Lake
+    from datalake.publish import publish
+    from datalake.schemas import SchemaError
+
+    lake, schema = Lake(lake_root), table_schema(lake_root, "tidy_daily_streams")
+    for source, n in (("toolost", 5), ("zebrastream", 3), ("distrokid", 7), ("anewdsp", 1)):
+        publish(lake, schema, [_stream_rows(source, "2026-01-01", n)], "r", partition=source)
+    table = pacsv.read_csv(lake.curated / "tidy_daily_streams.csv").to_pylist()
+    assert [(r["source"], r["spotify_streams"]) for r in table] == [
+        ("anewdsp", 1),
+        ("distrokid", 7),
+        ("toolost", 5),
+        ("zebrastream", 3),
+    ]
+    with pytest.raises(SchemaError, match="'toolost' partition name other sources"):
+        publish(
+            lake, schema, [_stream_rows("distrokid", "2026-01-02", 1)], "r", partition="toolost"
+        )
+
+
+def test_tidy_daily_streams_of_a_source_with_one_platform_only():
+    import pyarrow as pa
+
+    from datalake.shared_tables import tidy_daily_streams
+
+    class Staging:
+        def table(self, dataset):
+            assert dataset == "spotify_streams"
+            return pa.table(
+                {
+                    "date": pa.array([20454], pa.date32()),
+                    "streams": pa.array([12], pa.int64()),
+                    **{
+                        c: ["x"]
+                        for c in ("_run_id", "_source_file", "_source_sha256", "_extracted_at")
+                    },
+                }
+            )
+
+    rows = tidy_daily_streams(Staging(), "solo", apple=None).to_pylist()
+    assert [(r["spotify_streams"], r["apple_streams"], r["combined_streams"]) for r in rows] == [
+        (12, None, None)
+    ]
+    assert rows[0]["source"] == "solo" and rows[0]["_run_id"] == "x"

@@ -1,9 +1,11 @@
 """Curated publishing: write only on change, archive the previous version, replace atomically.
 
 A table fed by several services is updated one source partition at a time under a table lock:
-the writing service replaces only its own rows (the `source` column) and rows stay ordered by
-source (distrokid, toolost, then any other alphabetically). The current version's hash, size
-and publication time are kept in `curated/_manifest/<table>.json`.
+the writing service replaces only its own rows (the `source` column, which must hold its own
+name on every row it writes) and rows stay ordered by source name (distrokid before toolost). No
+list of sources is kept anywhere: a service that declares a partition of a shared table is one.
+The current version's hash, size and publication time are kept in
+`curated/_manifest/<table>.json`.
 """
 
 from __future__ import annotations
@@ -25,7 +27,6 @@ from datalake.paths import Lake, iso, utc_now
 from datalake.registry import FileStat
 
 log = logging.getLogger(__name__)
-SOURCE_ORDER = ("distrokid", "toolost")
 
 
 @dataclass(frozen=True)
@@ -106,10 +107,6 @@ def _mtime(path: Path) -> datetime:
     return datetime.fromtimestamp(os.stat(path).st_mtime, UTC).replace(microsecond=0)
 
 
-def _source_rank(source: str) -> tuple[int, str]:
-    return (SOURCE_ORDER.index(source) if source in SOURCE_ORDER else len(SOURCE_ORDER), source)
-
-
 def _existing_sources(lake: Lake, name: str, column: str) -> list[str]:
     """The sources present in the current table: from its manifest when the manifest describes
     the current file (same size and mtime), else read from the CSV's partition column."""
@@ -138,6 +135,20 @@ def _rows_of_source(lake: Lake, name: str, schema, column: str, source: str) -> 
             yield kept
 
 
+def _own_rows(batches: Iterable, column: str, partition: str) -> Iterator:
+    """A partition's new rows, each of which must name that partition as its source."""
+    import pyarrow.compute as pc
+
+    from datalake.schemas import SchemaError
+
+    for batch in batches:
+        values = batch.column(column)
+        if not pc.all(pc.fill_null(pc.equal(values, partition), False), min_count=0).as_py():
+            others = pc.unique(values).to_pylist()
+            raise SchemaError(f"rows of the {partition!r} partition name other sources: {others}")
+        yield batch
+
+
 def _merged(
     lake: Lake,
     name: str,
@@ -148,10 +159,11 @@ def _merged(
     counts: dict[str, int],
 ):
     """The new partition's rows in place of its old ones, every source in order."""
-    sources = sorted(set(_existing_sources(lake, name, column)) | {partition}, key=_source_rank)
-    for source in sources:
+    for source in sorted(set(_existing_sources(lake, name, column)) | {partition}):
         part = (
-            batches if source == partition else _rows_of_source(lake, name, schema, column, source)
+            _own_rows(batches, column, partition)
+            if source == partition
+            else _rows_of_source(lake, name, schema, column, source)
         )
         for batch in part:
             counts[source] = counts.get(source, 0) + batch.num_rows
@@ -203,7 +215,7 @@ def publish(
             if same_content(csv_temp, lake.curated / f"{name}.csv"):
                 log.info("%s unchanged (%d rows)", name, result.rows)
                 return PublishResult(name, False, own_rows(result.rows))
-            sources = sorted((s for s, n in counts.items() if n), key=_source_rank)
+            sources = sorted(s for s, n in counts.items() if n)
             commit_files(
                 lake,
                 name,

@@ -11,7 +11,7 @@ one, else the Apple page's.
 
 from datalake.curate import CuratedTable, StagingReader, publish_curated
 from datalake.lineage import LINEAGE_COLUMNS
-from datalake.shared_tables import tidy_daily_streams
+from datalake.shared_tables import EARNINGS_COLUMNS, earnings_rows, tidy_daily_streams
 from datalake.stage import run_stage
 from datalake.tables import plain_decimal_text
 from distrokid.settings import LAYOUTS, STAGING_NAMES
@@ -42,31 +42,14 @@ def earnings(staging: StagingReader):
     import pyarrow.compute as pc
 
     for batch in staging.batches("bank_details"):
-        sha = batch.column("_source_sha256")
+        sha = pc.utf8_slice_codeunits(batch.column("_source_sha256"), 0, 12)
         line = pc.cast(batch.column("line_number"), pa.string())
-        yield pa.table(
-            {
-                "source": pa.repeat(pa.scalar(SOURCE), batch.num_rows),
-                **{
-                    n: batch.column(n)
-                    for n in (
-                        "reporting_date",
-                        "sale_month",
-                        "store",
-                        "artist",
-                        "title",
-                        "isrc",
-                        "upc",
-                        "country",
-                        "quantity",
-                    )
-                },
-                "earnings_usd": plain_decimal_text(batch.column("earnings_usd")),
-                "line_id": pc.binary_join_element_wise(
-                    pc.utf8_slice_codeunits(sha, 0, 12), line, ":"
-                ),
-                **{n: batch.column(n) for n in LINEAGE_COLUMNS},
-            }
+        yield earnings_rows(
+            SOURCE,
+            batch,
+            earnings_usd=plain_decimal_text(batch.column("earnings_usd")),
+            line_id=pc.binary_join_element_wise(sha, line, ":"),
+            **{name: batch.column(name) for name in EARNINGS_COLUMNS},
         )
 
 

@@ -11,8 +11,7 @@ document's when the day has one, else the Apple document's.
 """
 
 from datalake.curate import CuratedTable, StagingReader, publish_curated
-from datalake.lineage import LINEAGE_COLUMNS
-from datalake.shared_tables import tidy_daily_streams
+from datalake.shared_tables import earnings_rows, tidy_daily_streams
 from datalake.stage import run_stage
 
 SOURCE = "toolost"
@@ -28,18 +27,15 @@ def earnings(staging: StagingReader):
     for batch in staging.batches("sales"):
         month = pc.utf8_slice_codeunits(pc.cast(batch.column("sale_date"), pa.string()), 0, 7)
         artist = batch.column("artist")
-        no_artist = pc.equal(artist, "")
-        yield pa.table(
-            {
-                "source": pa.repeat(pa.scalar(SOURCE), batch.num_rows),
-                "sale_month": month,
-                "artist": pc.if_else(no_artist, pa.scalar(None, pa.string()), artist),
-                **{name: batch.column(name) for name in _SAME},
-                **{name: batch.column(column) for name, column in _RENAMED.items()},
-                "earnings_usd": batch.column("payable_usd"),
-                "line_id": batch.column("transaction_id"),
-                **{name: batch.column(name) for name in LINEAGE_COLUMNS},
-            }
+        yield earnings_rows(
+            SOURCE,
+            batch,
+            earnings_usd=batch.column("payable_usd"),
+            line_id=batch.column("transaction_id"),
+            sale_month=month,
+            artist=pc.if_else(pc.equal(artist, ""), pa.scalar(None, pa.string()), artist),
+            **{name: batch.column(name) for name in _SAME},
+            **{name: batch.column(column) for name, column in _RENAMED.items()},
         )
 
 
