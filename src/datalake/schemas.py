@@ -240,9 +240,50 @@ def _column_problems(column: Column, array) -> list[str]:
     return problems
 
 
-def load_schema(service_dir: Path, name: str) -> TableSchema:
-    """The schema file `schemas/<name>.json` next to a service's code."""
-    return TableSchema.load(Path(service_dir) / "schemas" / f"{name}.json")
+class KeyCheck:
+    """Checks that a table's `x-key` values are unique across all its batches."""
+
+    def __init__(self, schema: TableSchema) -> None:
+        self.key, self._parts = list(schema.key), []
+
+    def add(self, batch) -> None:
+        if self.key:
+            self._parts.append(batch.select(self.key))
+
+    def check(self) -> None:
+        """Raise SchemaError naming repeated keys (up to three)."""
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        if not self._parts:
+            return
+        keys = pa.concat_tables([_as_table(p) for p in self._parts])
+        counts = keys.group_by(self.key).aggregate([([], "count_all")])
+        repeated = counts.filter(pc.greater(counts.column("count_all"), 1)).slice(0, 3)
+        if repeated.num_rows:
+            examples = ", ".join(shown(r[self.key[0]], 40) for r in repeated.to_pylist())
+            raise SchemaError(f"key {', '.join(self.key)} repeated (e.g. {examples})")
+
+
+def _as_table(part):
+    import pyarrow as pa
+
+    return part if isinstance(part, pa.Table) else pa.Table.from_batches([part])
+
+
+def schema_file(service: str | Path, name: str) -> Path:
+    """`schemas/<name>.json` of a service, given its folder or its package name."""
+    if isinstance(service, str):
+        import importlib.util
+
+        spec = importlib.util.find_spec(service)
+        service = Path(next(iter(spec.submodule_search_locations)))
+    return Path(service) / "schemas" / f"{name}.json"
+
+
+def load_schema(service: str | Path, name: str) -> TableSchema:
+    """The table schema `schemas/<name>.json` of a service (its folder or package name)."""
+    return TableSchema.load(schema_file(service, name))
 
 
 @functools.cache

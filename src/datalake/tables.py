@@ -78,7 +78,8 @@ def standardize_delimited(
 ) -> dict:
     """Stream a delimited export into a UTF-8, LF, quoted CSV of its own columns and text.
 
-    Every batch is validated column-wise against `schema` (SchemaError names the problem). The
+    Every batch is validated column-wise against `schema` (SchemaError names the problem), and
+    the schema's `x-key` must be unique over the whole file. The
     first of `encodings` that decodes the whole file is used (checked before the one pass, so
     `on_batch(batch)` sees every batch exactly once, e.g. to note the latest date). Returns rows
     and encoding.
@@ -115,21 +116,23 @@ def _standardize(src, dst, schema, delimiter, quoted, encoding, on_batch) -> dic
         from datalake.schemas import SchemaError
 
         raise SchemaError(f"header does not match {schema.name}: {shown(header, 200)}")
+    from datalake.schemas import KeyCheck, SchemaError
+
     text_schema = pa.schema([(n, pa.string()) for n in names])
-    options = pacsv.WriteOptions(quoting_style="needed")
+    options, keys = pacsv.WriteOptions(quoting_style="needed"), KeyCheck(schema)
     with pacsv.CSVWriter(str(dst), text_schema, write_options=options) as writer:
         for batch in iter_csv_text(src, delimiter=delimiter, encoding=encoding, quoted=quoted):
             problems = schema.validate(batch)
             if problems:
-                from datalake.schemas import SchemaError
-
                 raise SchemaError(
                     f"rows {rows + 1}-{rows + batch.num_rows}: " + "; ".join(problems)
                 )
             if on_batch is not None:
                 on_batch(batch)
+            keys.add(batch)
             writer.write_batch(batch)
             rows += batch.num_rows
+    keys.check()
     return {"rows": rows, "encoding": encoding}
 
 

@@ -1,5 +1,7 @@
 """DistroKid constants: statement layouts, column names, stats page markers."""
 
+SERVICE = "distrokid"  # folder and zone name; the `source` of its rows in shared tables
+
 BANK_13 = (
     "Reporting Date",
     "Sale Month",

@@ -1,5 +1,9 @@
 """Meta Ads constants: API defaults, requested fields, throttling codes, canonical actions."""
 
+SERVICE = (
+    "metaads"  # the folder name: landing/metaads/, raw/metaads/, the `source` of shared tables
+)
+
 DEFAULT_API_VERSION = "v21.0"
 DEFAULT_BASE_URL = "https://graph.facebook.com"
 DEFAULT_RESTATEMENT_DAYS = 28  # Meta keeps revising the last ~28 days

@@ -1,5 +1,9 @@
 """TooLost constants: sales report columns, the payable-amount setting, analytics markers."""
 
+SERVICE = (
+    "toolost"  # the folder name: landing/toolost/, raw/toolost/, the `source` of shared tables
+)
+
 # The monthly sales report's documented columns, in the order TooLost writes them. Reports carry
 # further amount columns after these that no public source lists; they are kept as they are.
 SALES_DOCUMENTED = (

@@ -17,14 +17,15 @@ from datetime import date
 from pathlib import Path
 
 from datalake.atomic import temp_path_for
+from datalake.formats import daily_series
+from datalake.formats import login_page as login_page_reject
 from datalake.landing import Format, Rejected, Sample, ingest_landing
 from datalake.quarantine import shown
 from datalake.schemas import load_schema
 from datalake.stage import run_stage
 from datalake.tables import standardize_delimited, write_records
-from distrokid.settings import BANK_13, BANK_15, LOGIN_MARKERS, SPOTIFY_CHART_ID
+from distrokid.settings import BANK_13, BANK_15, LOGIN_MARKERS, SERVICE, SPOTIFY_CHART_ID
 
-SERVICE_DIR = Path(__file__).resolve().parents[1]
 _SPOTIFY_RE = re.compile(r"AmCharts\.makeChart\(\s*[\"']" + SPOTIFY_CHART_ID + r"[\"']\s*,\s*")
 _APPLE_RE = re.compile(r"var\s+chartData\s*=\s*")
 
@@ -42,7 +43,7 @@ def _statement(layout: int, delimiter: str, quoted: bool):
 
             latest.append(pc.max(batch.column("Reporting Date")).as_py() or "")
 
-        schema = load_schema(SERVICE_DIR, f"raw_bank_details_{layout}")
+        schema = load_schema(SERVICE, f"raw_bank_details_{layout}")
         meta = standardize_delimited(src, dst, schema, delimiter, quoted, on_batch=note_latest)
         if not meta["rows"]:
             raise Rejected("statement has a header but no lines (truncated download?)")
@@ -100,28 +101,18 @@ def parse_apple_page(html: str) -> list[tuple[str, int]]:
 
 
 def _stats(parse):
-    def convert(src: Path, dst: Path) -> dict:
-        points = parse(src.read_text("utf-8", errors="replace"))
-        if not points:
-            raise Rejected("stats page has an empty daily chart")
-        return {
-            "rows": write_records(dst, ["date", "streams"], points),
-            "first_date": min(p[0] for p in points),
-            "last_date": max(p[0] for p in points),
-        }
-
-    return convert
+    return daily_series(
+        lambda data: parse(data.decode("utf-8", errors="replace")),
+        empty="stats page has an empty daily chart",
+    )
 
 
-def login_page(sample: Sample) -> str | None:
-    """A sign-in page saved instead of stats (the session had expired)."""
-    text = sample.text
-    if any(m in text for m in LOGIN_MARKERS) and "chartData" not in text and "AmCharts" not in text:
-        return (
-            "not a stats page: login required (the DistroKid session had expired; "
-            "log in again, then re-run the extractor)"
-        )
-    return None
+login_page = login_page_reject(
+    LOGIN_MARKERS,
+    data_markers=("chartData", "AmCharts"),
+    reason="not a stats page: login required (the DistroKid session had expired; "
+    "log in again, then re-run the extractor)",
+)
 
 
 FORMATS = [

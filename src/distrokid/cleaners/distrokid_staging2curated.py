@@ -14,9 +14,7 @@ from datalake.lineage import LINEAGE_COLUMNS
 from datalake.shared_tables import EARNINGS_COLUMNS, earnings_rows, tidy_daily_streams
 from datalake.stage import run_stage
 from datalake.tables import plain_decimal_text
-from distrokid.settings import LAYOUTS, STAGING_NAMES
-
-SOURCE = "distrokid"
+from distrokid.settings import LAYOUTS, SERVICE, STAGING_NAMES
 
 
 def _layout(staging: StagingReader) -> int:
@@ -45,7 +43,7 @@ def earnings(staging: StagingReader):
         sha = pc.utf8_slice_codeunits(batch.column("_source_sha256"), 0, 12)
         line = pc.cast(batch.column("line_number"), pa.string())
         yield earnings_rows(
-            SOURCE,
+            SERVICE,
             batch,
             earnings_usd=plain_decimal_text(batch.column("earnings_usd")),
             line_id=pc.binary_join_element_wise(sha, line, ":"),
@@ -55,7 +53,7 @@ def earnings(staging: StagingReader):
 
 def daily_streams(staging: StagingReader):
     """Spotify and Apple daily streams per date; unknown stays empty."""
-    return tidy_daily_streams(staging, SOURCE)
+    return tidy_daily_streams(staging, SERVICE)
 
 
 def _bank_schema(staging: StagingReader) -> str:
@@ -65,8 +63,8 @@ def _bank_schema(staging: StagingReader) -> str:
 STATEMENT, STREAMS = ("bank_details",), ("spotify_streams", "apple_streams")
 TABLES = [
     CuratedTable("dk_bank_details", bank_details, schema_for=_bank_schema, inputs=STATEMENT),
-    CuratedTable("earnings", earnings, partition=SOURCE, inputs=STATEMENT),
-    CuratedTable("tidy_daily_streams", daily_streams, partition=SOURCE, inputs=STREAMS),
+    CuratedTable("earnings", earnings, partition=SERVICE, inputs=STATEMENT),
+    CuratedTable("tidy_daily_streams", daily_streams, partition=SERVICE, inputs=STREAMS),
 ]
 
 

@@ -17,20 +17,17 @@ several days (requested without `time_increment=1`: totals, not days) are quaran
 Graph error documents and empty or unrecognised pages.
 """
 
-import json
 import re
 from pathlib import Path
 
+from datalake.formats import json_opening
 from datalake.landing import Format, Rejected, Sample, ingest_landing
 from datalake.quarantine import shown
 from datalake.records import load_json, write_ndjson
-from datalake.schemas import validate_document
+from datalake.schemas import schema_file, validate_document
 from datalake.stage import run_stage
-from metaads.settings import DATASETS
+from metaads.settings import DATASETS, SERVICE
 
-SERVICE_DIR = Path(__file__).resolve().parents[1]
-_ENVELOPE_RE = re.compile(r'\s*\{\s*"metaads_request"\s*:\s*')
-_PAGE_RE = re.compile(r'\s*\{\s*"data"\s*:\s*\[\s*')
 _ID_KEYS = {
     "campaigns": "id",
     "adsets": "id",
@@ -54,23 +51,19 @@ def dataset_of_item(item: dict) -> str | None:
 
 
 def dataset_of(sample: Sample) -> str | None:
-    """The dataset of a landing file, from the head of its text."""
-    text, decoder = sample.text, json.JSONDecoder()
-    for pattern, pick in ((_ENVELOPE_RE, lambda r: r.get("dataset")), (_PAGE_RE, dataset_of_item)):
-        match = pattern.match(text)
-        if match:
-            try:
-                found, _ = decoder.raw_decode(text, match.end())
-            except ValueError:
-                return None
-            name = pick(found) if isinstance(found, dict) else None
-            return name if name in DATASETS else None
-    return None
+    """The dataset of a landing file, from the head of its text (large files included)."""
+    request = json_opening(sample, "metaads_request")
+    if request is not None:
+        name = request.get("dataset") if isinstance(request, dict) else None
+    else:
+        item = json_opening(sample, "data", 0)
+        name = dataset_of_item(item) if isinstance(item, dict) else None
+    return name if name in DATASETS else None
 
 
 def graph_items(document: dict, dataset: str) -> tuple[list[dict], dict]:
     """The items of a landing document and the metadata to record, or Rejected."""
-    problems = validate_document(document, SERVICE_DIR / "schemas" / "landing_graph.json", 3)
+    problems = validate_document(document, schema_file(SERVICE, "landing_graph"), 3)
     if problems:
         raise Rejected("not a Graph page or extractor envelope: " + "; ".join(problems))
     request = document.get("metaads_request") or {}

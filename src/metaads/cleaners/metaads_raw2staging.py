@@ -13,15 +13,13 @@ are minor units; Graph times with offsets (`-0700`) become UTC `...Z`.
 """
 
 from datetime import UTC, datetime
-from pathlib import Path
 
 from datalake.records import latest_records
 from datalake.schemas import load_schema
 from datalake.stage import run_stage
 from datalake.staging import build_staging
-from metaads.settings import CANONICAL_ACTIONS, PURCHASE_VALUE_ACTION
+from metaads.settings import CANONICAL_ACTIONS, PURCHASE_VALUE_ACTION, SERVICE
 
-SERVICE_DIR = Path(__file__).resolve().parents[1]
 _METRICS = {  # staging column -> Graph insights field
     "spend": "spend",
     "impressions": "impressions",
@@ -90,7 +88,7 @@ def _range(raw) -> tuple[str, str] | None:
 
 def _dataset(name: str, to_row, key: tuple[str, ...], covers=None):
     def build(files):
-        columns = [c.name for c in load_schema(SERVICE_DIR, f"stg_{name}").columns]
+        columns = [c.name for c in load_schema(SERVICE, f"stg_{name}").columns]
         wanted = [c for c in columns if not c.startswith("_")]
         return latest_records(files, to_row, key, wanted, covers=covers)
 

@@ -16,18 +16,16 @@ undocumented columns; one lacking a required column or the payable column
 
 import csv
 import dataclasses
-import functools
-import json
-from collections import Counter
 from pathlib import Path
 
+from datalake.formats import daily_series, json_keys, login_page, series_points
 from datalake.landing import Format, Rejected, Sample, ingest_landing
 from datalake.quarantine import shown
 from datalake.records import load_json
-from datalake.schemas import Column, TableSchema, load_schema, validate_document
+from datalake.schemas import Column, TableSchema, load_schema, schema_file, validate_document
 from datalake.settings import setting
 from datalake.stage import run_stage
-from datalake.tables import read_header, standardize_delimited, write_records
+from datalake.tables import read_header, standardize_delimited
 from toolost.settings import (
     APPLE_SERIES,
     DEFAULT_PAYABLE_COLUMN,
@@ -36,22 +34,17 @@ from toolost.settings import (
     SALES_DOCUMENTED,
     SALES_FINGERPRINT,
     SALES_REQUIRED,
+    SERVICE,
     SPOTIFY_SERIES,
 )
-
-SERVICE_DIR = Path(__file__).resolve().parents[1]
 
 
 def parse_series(doc, key: str, schema: str) -> list[tuple[str, int]]:
     """Daily (date, streams) of an analytics document's `key` array, validated, sorted by date."""
-    problems = validate_document(doc, SERVICE_DIR / "schemas" / f"{schema}.json")
+    problems = validate_document(doc, schema_file(SERVICE, schema))
     if problems:
         raise Rejected(f"not a valid {schema} document: " + "; ".join(problems))
-    days: dict[str, int] = {}
-    for point in doc[key]:
-        if days.setdefault(point["date"], int(point["streams"])) != int(point["streams"]):
-            raise Rejected(f"{key}: {shown(point['date'])} appears twice with different streams")
-    return sorted(days.items())
+    return series_points(((p["date"], p["streams"]) for p in doc[key]), "streams")
 
 
 def report_schema(header: list[str], payable: str) -> TableSchema:
@@ -67,37 +60,17 @@ def report_schema(header: list[str], payable: str) -> TableSchema:
     if len(set(header)) < len(header):
         repeated = sorted({name for name in header if header.count(name) > 1})
         raise Rejected(f"sales report repeats column names: {shown(repeated, 150)}")
-    base = load_schema(SERVICE_DIR, "raw_sales_report")
+    base = load_schema(SERVICE, "raw_sales_report")
     declared = {column.name: column for column in base.columns}
     declared[payable] = Column(payable, "money", nullable=False)
     columns = tuple(declared.get(name, Column(name, "string", True)) for name in header)
     return dataclasses.replace(base, columns=columns)
 
 
-def not_calendar_dates(text) -> list[str]:
-    """Up to three YYYY-MM-DD texts of a string column that are no real day (`2026-02-30`)."""
-    import pyarrow.compute as pc
-
-    back = pc.strftime(pc.strptime(text, "%Y-%m-%d", "s", error_is_null=True), "%Y-%m-%d")
-    bad = pc.and_(pc.not_equal(text, ""), pc.invert(pc.fill_null(pc.equal(back, text), False)))
-    return pc.filter(text, bad).slice(0, 3).to_pylist()
-
-
 def _sales(payable: str):
     def convert(src: Path, dst: Path) -> dict:
-        ids: list[str] = []
-
-        def check(batch) -> None:
-            ids.extend(batch.column("transaction_id").to_pylist())
-            for name in ("sale_date", "reporting_date"):
-                if bad := not_calendar_dates(batch.column(name)):
-                    raise Rejected(f"{name}: not a calendar date (e.g. {shown(bad)})")
-
         schema = report_schema(read_header(src), payable)
-        meta = standardize_delimited(src, dst, schema, on_batch=check)
-        repeated = sorted(key for key, n in Counter(ids).items() if n > 1)
-        if repeated:
-            raise Rejected(f"transaction_id repeated in the report: {shown(repeated[:3])}")
+        meta = standardize_delimited(src, dst, schema)
         unknown = [c.name for c in schema.columns if c.name not in SALES_DOCUMENTED]
         return {**meta, "payable_column": payable, "undocumented_columns": unknown}
 
@@ -105,25 +78,7 @@ def _sales(payable: str):
 
 
 def _analytics(key: str, schema: str):
-    def convert(src: Path, dst: Path) -> dict:
-        points = parse_series(load_json(src.read_bytes()), key, schema)
-        meta = {"rows": write_records(dst, ["date", "streams"], points)}
-        if points:
-            meta.update(first_date=points[0][0], last_date=points[-1][0])
-        return meta
-
-    return convert
-
-
-@functools.lru_cache(maxsize=2)
-def _json_keys(text: str) -> frozenset[str]:
-    if not text.lstrip().startswith("{"):
-        return frozenset()
-    try:
-        doc = json.loads(text)
-    except ValueError:
-        return frozenset()
-    return frozenset(doc) if isinstance(doc, dict) else frozenset()
+    return daily_series(lambda data: parse_series(load_json(data), key, schema))
 
 
 def is_sales_report(sample: Sample) -> bool:
@@ -132,14 +87,11 @@ def is_sales_report(sample: Sample) -> bool:
     return len(set(header) & set(SALES_DOCUMENTED)) >= SALES_FINGERPRINT
 
 
-def login_required(sample: Sample) -> str | None:
-    """A 401 answer or a login page saved instead of analytics (the session had expired)."""
-    head = sample.text.lstrip()[:4096]
-    no_data = head.startswith("{") and not _json_keys(sample.text) & {SPOTIFY_SERIES, APPLE_SERIES}
-    page = head.startswith("<") and any(marker in head for marker in LOGIN_MARKERS)
-    if page or (no_data and "Unauthenticated" in head):
-        return "not analytics data: login required (the TooLost session had expired; log in again)"
-    return None
+login_required = login_page(
+    (*LOGIN_MARKERS, "Unauthenticated"),
+    data_markers=(f'"{SPOTIFY_SERIES}"', f'"{APPLE_SERIES}"'),
+    reason="not analytics data: login required (the TooLost session had expired; log in again)",
+)
 
 
 def formats(payable: str) -> list[Format]:
@@ -148,13 +100,13 @@ def formats(payable: str) -> list[Format]:
         Format(
             "apple_analytics",
             "apple_streams",
-            lambda s: APPLE_SERIES in _json_keys(s.text),
+            lambda s: APPLE_SERIES in json_keys(s),
             _analytics(APPLE_SERIES, "landing_apple_analytics"),
         ),
         Format(
             "spotify_analytics",
             "spotify_streams",
-            lambda s: {SPOTIFY_SERIES} == _json_keys(s.text) & {SPOTIFY_SERIES, APPLE_SERIES},
+            lambda s: {SPOTIFY_SERIES} == json_keys(s) & {SPOTIFY_SERIES, APPLE_SERIES},
             _analytics(SPOTIFY_SERIES, "landing_spotify_analytics"),
         ),
         Format("sales_report", "sales", is_sales_report, _sales(payable)),

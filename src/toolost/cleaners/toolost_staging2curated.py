@@ -13,8 +13,8 @@ document's when the day has one, else the Apple document's.
 from datalake.curate import CuratedTable, StagingReader, publish_curated
 from datalake.shared_tables import earnings_rows, tidy_daily_streams
 from datalake.stage import run_stage
+from toolost.settings import SERVICE
 
-SOURCE = "toolost"
 _SAME = ("reporting_date", "isrc", "upc", "country")
 _RENAMED = {"store": "channel", "title": "track_title", "quantity": "units"}
 
@@ -28,7 +28,7 @@ def earnings(staging: StagingReader):
         month = pc.utf8_slice_codeunits(pc.cast(batch.column("sale_date"), pa.string()), 0, 7)
         artist = batch.column("artist")
         yield earnings_rows(
-            SOURCE,
+            SERVICE,
             batch,
             earnings_usd=batch.column("payable_usd"),
             line_id=batch.column("transaction_id"),
@@ -41,15 +41,15 @@ def earnings(staging: StagingReader):
 
 def daily_streams(staging: StagingReader):
     """Spotify and Apple daily streams per date; unknown stays empty."""
-    return tidy_daily_streams(staging, SOURCE)
+    return tidy_daily_streams(staging, SERVICE)
 
 
 TABLES = [
-    CuratedTable("earnings", earnings, partition=SOURCE, inputs=("sales",)),
+    CuratedTable("earnings", earnings, partition=SERVICE, inputs=("sales",)),
     CuratedTable(
         "tidy_daily_streams",
         daily_streams,
-        partition=SOURCE,
+        partition=SERVICE,
         inputs=("spotify_streams", "apple_streams"),
     ),
 ]

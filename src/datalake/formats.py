@@ -1,0 +1,107 @@
+"""Building blocks of landing formats that several platforms share.
+
+- `json_document(sample)` and `json_opening(sample, *path)`: the one way to sniff JSON, for the
+  whole document of a small file, or for the value a large file opens with.
+- `login_page(markers, data_markers, reason)`: a reject for a sign-in page (or a 401 answer)
+  saved instead of data, which must never be read as zero.
+- `daily_series(parse, ...)` and `series_points(points)`: a converter for a daily (date, value)
+  series, the shape every dashboard chart and analytics answer comes in.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import re
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+from datalake.quarantine import Rejected, shown
+
+
+@functools.lru_cache(maxsize=4)
+def _parsed(head: bytes) -> Any:
+    try:
+        return json.loads(head.decode("utf-8-sig"))
+    except (ValueError, RecursionError):
+        return None
+
+
+def json_document(sample) -> Any | None:
+    """The JSON document of a sample that holds its whole file, or None (not JSON, or larger
+    than the sample). Parsed once per file, whichever format asks."""
+    text = sample.text.lstrip()
+    if text[:1] not in ("{", "[") or sample.size != len(sample.head):
+        return None
+    return _parsed(sample.head)
+
+
+def json_keys(sample) -> frozenset[str]:
+    """The top-level keys of a sample that is one whole JSON object (else empty)."""
+    document = json_document(sample)
+    return frozenset(document) if isinstance(document, dict) else frozenset()
+
+
+def json_opening(sample, *path: str | int) -> Any | None:
+    """The value a JSON file opens with, following `path`: `("metaads_request",)` is the value
+    of a first key `metaads_request`, `("data", 0)` the first item of a first key `data`. Read
+    from the sample's head, so it works for files larger than the sample."""
+    pattern = r"\s*" + r"\s*".join(
+        r"\[" if isinstance(step, int) else r"\{\s*" + re.escape(json.dumps(step)) + r"\s*:"
+        for step in path
+    )
+    match = re.match(pattern + r"\s*", sample.text)
+    if not match:
+        return None
+    try:
+        value, _ = json.JSONDecoder().raw_decode(sample.text, match.end())
+    except (ValueError, RecursionError):
+        return None
+    return value
+
+
+def login_page(markers: Iterable[str], data_markers: Iterable[str], reason: str):
+    """A reject: the sample holds a sign-in marker (a password field, a login title, a 401
+    message) and none of the markers of real data."""
+    markers, data_markers = tuple(markers), tuple(data_markers)
+
+    def reject(sample) -> str | None:
+        text = sample.text
+        if any(m in text for m in markers) and not any(m in text for m in data_markers):
+            return reason
+        return None
+
+    return reject
+
+
+def series_points(points: Iterable[tuple[str, Any]], value: str = "streams") -> list:
+    """(date, int) points ascending by date; a date given twice with the same value is kept
+    once, with different values the file is rejected."""
+    days: dict[str, int] = {}
+    for day, number in points:
+        if days.setdefault(day, int(number)) != int(number):
+            raise Rejected(f"{shown(day)} appears twice with different {value}")
+    return sorted(days.items())
+
+
+def daily_series(
+    parse: Callable[[bytes], Iterable[tuple[str, Any]]],
+    value: str = "streams",
+    empty: str | None = None,
+):
+    """A converter to a raw `date,<value>` CSV, ascending by date, from `parse(bytes)`'s
+    (date, value) points in any order (see `series_points`). `empty` is the reason to reject a
+    series without points (None: an empty series is valid, e.g. a window that just restarted)."""
+    from datalake.tables import write_records
+
+    def convert(src: Path, dst: Path) -> dict:
+        points = series_points(parse(src.read_bytes()), value)
+        if not points and empty:
+            raise Rejected(empty)
+        meta = {"rows": write_records(dst, ["date", value], points)}
+        if points:
+            meta.update(first_date=points[0][0], last_date=points[-1][0])
+        return meta
+
+    return convert
