@@ -66,12 +66,21 @@ def render_html(record: dict) -> str:
         _set_aside(record, "retired"),
     )
     warnings = "".join(f"<li>{escape(w)}</li>" for w in record["warnings"])
+    stopped = (record.get("interrupted") or {}).get("signal")
+    interrupted = (
+        f'<h2 class="bad">Interrupted by {escape(stopped)}</h2><p>The run was stopped before '
+        "it finished: the scripts that were running are marked interrupted, the others skipped."
+        "</p>"
+        if stopped
+        else ""
+    )
     return f"""<!doctype html><html><head><meta charset="utf-8">
 <title>BEDROT Data Lake run {escape(record["run_id"])}</title><style>{_STYLE}</style></head><body>
 <h1>Run {escape(record["run_id"])}: exit {record["exit_code"]}
 ({escape(record["exit_meaning"])})</h1>
 <p>{escape(record["started_at"])} to {escape(record["finished_at"])}, lake
 <code>{escape(record["lake_root"])}</code></p>
+{interrupted}
 {f"<h2>Log in again</h2><ul>{logins}</ul>" if logins else ""}
 {f"<h2>Quarantined input</h2><ul>{quarantine_items}</ul>" if quarantine_items else ""}
 {f"<h2>Retired raw files</h2><ul>{retired_items}</ul>" if retired_items else ""}

@@ -5,7 +5,9 @@ services run in parallel. Each script runs in its own process with a timeout; ex
 retried on failure with exponential backoff; a failed cleaner skips that service's later
 cleaners; a cleaner whose inputs have not changed is not started at all. The run holds the lake
 lock, writes `_runs/<run_id>/run.json`, `report.html` and `run.log`, and exits with the worst
-code seen (1 over 3 over 5 over 0; 75 if another run holds the lock).
+code seen (1 over 3 over 5 over 0; 75 if another run holds the lock). Stopped by SIGTERM or SIGINT,
+it stops its running scripts (see `datalake.processes`), records the run as interrupted and exits
+128 + the signal number.
 """
 
 from __future__ import annotations
@@ -14,7 +16,6 @@ import argparse
 import logging
 import os
 import random
-import signal
 import subprocess
 import sys
 import time
@@ -25,6 +26,7 @@ from pathlib import Path
 
 from datalake.discovery import STAGES, Script, discover
 from datalake.paths import CODE_ROOT, Lake, iso, utc_now
+from datalake.processes import Processes, kill_group, stop_signals
 from datalake.runs import (
     EXIT_AUTH,
     EXIT_FAILED,
@@ -99,18 +101,10 @@ def _plan(args, scripts: list[Script]) -> list[Script]:
     ]
 
 
-def _kill(process: subprocess.Popen) -> None:
-    try:
-        if sys.platform == "win32":
-            process.kill()
-        else:
-            os.killpg(process.pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
-    process.wait()
-
-
-def _run_process(script: Script, args, run_id: str, timeout: int, log_path: Path) -> int:
+def _run_process(
+    script: Script, args, run_id: str, timeout: int, log_path: Path, processes: Processes
+) -> int | None:
+    """Run a script to its end or its timeout; None if the run was stopped before it started."""
     command = [sys.executable, str(script.path), "--run-id", run_id]
     if args.retry_quarantined and script.stage == "landing2raw":
         command.append("--retry-quarantined")
@@ -119,25 +113,31 @@ def _run_process(script: Script, args, run_id: str, timeout: int, log_path: Path
     env = {**os.environ, "DATALAKE_RUN_ID": run_id, "PYTHONUNBUFFERED": "1"}
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with open(log_path, "ab") as out:
-        process = subprocess.Popen(
-            command,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            env=env,
-            cwd=REPO_ROOT,
-            start_new_session=sys.platform != "win32",
+        process = processes.start(
+            command, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=REPO_ROOT
         )
+        if process is None:
+            return None
         try:
-            return process.wait(timeout=timeout)
+            code = process.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
-            _kill(process)
+            kill_group(process)
             out.write(f"\n[runner] killed after {timeout}s timeout\n".encode())
-            return TIMEOUT_EXIT
+            code = TIMEOUT_EXIT
+        finally:
+            processes.done(process)
+        if processes.stopping:
+            out.write(f"\n[runner] stopped: the run got {processes.signal.name}\n".encode())
+        return code
 
 
-def _run_one(script: Script, args, lake: Lake, settings: Settings, run_id: str) -> Outcome:
+def _run_one(
+    script: Script, args, lake: Lake, settings: Settings, run_id: str, processes: Processes
+) -> Outcome:
     from datalake.state import is_up_to_date
 
+    if processes.stopping:
+        return _skipped(script, processes.reason)
     outcome = Outcome(script.service, script.stage, script.path.name, "ok")
     started = time.monotonic()
     if (
@@ -154,8 +154,10 @@ def _run_one(script: Script, args, lake: Lake, settings: Settings, run_id: str) 
     attempts = 1 + (settings.extractor_retries if script.is_extractor else 0)
     for attempt in range(1, attempts + 1):
         outcome.attempts = attempt
-        code = _run_process(script, args, run_id, timeout, log_path)
-        if code not in (EXIT_FAILED, TIMEOUT_EXIT) or attempt == attempts:
+        code = _run_process(script, args, run_id, timeout, log_path, processes)
+        if code is None:
+            return _skipped(script, processes.reason)
+        if code not in (EXIT_FAILED, TIMEOUT_EXIT) or attempt == attempts or processes.stopping:
             break
         delay = settings.retry_backoff * 2 ** (attempt - 1) * random.uniform(0.8, 1.2)
         log.warning(
@@ -166,10 +168,15 @@ def _run_one(script: Script, args, lake: Lake, settings: Settings, run_id: str) 
             attempts - 1,
             delay,
         )
-        time.sleep(delay)
+        if processes.pause(delay):
+            break
     outcome.exit_code, outcome.duration_s = code, round(time.monotonic() - started, 3)
     outcome.status = (
-        "timed out" if code == TIMEOUT_EXIT else EXIT_MEANING.get(code, f"crashed (exit {code})")
+        "interrupted"
+        if processes.stopping
+        else "timed out"
+        if code == TIMEOUT_EXIT
+        else EXIT_MEANING.get(code, f"crashed (exit {code})")
     )
     return outcome
 
@@ -185,9 +192,10 @@ def _login_command(outcome: Outcome) -> str:
 
 
 def execute(
-    args, lake: Lake, settings: Settings, plan: list[Script], run_id: str, progress
+    args, lake: Lake, settings: Settings, plan: list[Script], run_id: str, progress, processes
 ) -> list[Outcome]:
-    """Run the plan stage by stage; services in parallel within a stage."""
+    """Run the plan stage by stage; services in parallel within a stage; once `processes` is
+    stopped, the scripts not started yet are skipped."""
     outcomes: list[Outcome] = []
     blocked: set[str] = set()
     with ThreadPoolExecutor(max_workers=settings.workers) as pool:
@@ -195,11 +203,13 @@ def execute(
             batch = [s for s in plan if s.stage == stage]
             ready = [s for s in batch if s.is_extractor or s.service not in blocked]
             outcomes += [
-                _skipped(s, "an earlier cleaner of this service failed")
+                _skipped(s, processes.reason or "an earlier cleaner of this service failed")
                 for s in batch
                 if s not in ready
             ]
-            futures = {s: pool.submit(_run_one, s, args, lake, settings, run_id) for s in ready}
+            futures = {
+                s: pool.submit(_run_one, s, args, lake, settings, run_id, processes) for s in ready
+            }
             for script, future in futures.items():
                 try:
                     outcome = future.result()
@@ -219,7 +229,8 @@ def execute(
     return outcomes
 
 
-def _finish(lake: Lake, run_id: str, args, outcomes, warnings, started) -> int:
+def _finish(lake: Lake, run_id: str, args, outcomes, warnings, started, stopped=None) -> int:
+    """Write run.json and report.html; the run's exit code (128 + the signal if `stopped`)."""
     from datalake.report import write_reports
 
     details = read_script_reports(lake, run_id)
@@ -227,13 +238,14 @@ def _finish(lake: Lake, run_id: str, args, outcomes, warnings, started) -> int:
         key = report_key(outcome.service, outcome.stage, outcome.script)
         outcome.details = details.get(key, {}) if outcome.log else {}
     codes = [o.exit_code for o in outcomes if o.exit_code not in (None, EXIT_NOT_CONFIGURED)]
-    code = worst_exit(codes)
+    code = 128 + stopped if stopped else worst_exit(codes)
     record = {
         "run_id": run_id,
         "started_at": iso(started),
         "finished_at": iso(utc_now()),
         "exit_code": code,
-        "exit_meaning": EXIT_MEANING[code],
+        "exit_meaning": _meaning(code, stopped),
+        "interrupted": {"signal": stopped.name} if stopped else None,
         "lake_root": str(lake.root),
         "flags": {k: v for k, v in vars(args).items() if v},
         "warnings": warnings,
@@ -246,6 +258,10 @@ def _finish(lake: Lake, run_id: str, args, outcomes, warnings, started) -> int:
     }
     write_reports(lake, run_id, record)
     return code
+
+
+def _meaning(code: int, stopped) -> str:
+    return f"interrupted by {stopped.name}" if stopped else EXIT_MEANING[code]
 
 
 @contextmanager
@@ -316,14 +332,17 @@ def main(argv: list[str] | None = None) -> int:
             sweep_stale_temps(lake.zone(zone))
         log.info("run %s: %d script(s) in %s", run_id, len(plan), lake.root)
         interactive = sys.stderr.isatty() and not args.no_progress and not os.environ.get("CI")
-        with _progress(len(plan), interactive) as progress:
-            outcomes = execute(args, lake, settings, plan, run_id, progress)
-        code = _finish(lake, run_id, args, outcomes, warnings, started)
+        processes = Processes(settings.stop_grace)
+        with stop_signals(processes):
+            with _progress(len(plan), interactive) as progress:
+                outcomes = execute(args, lake, settings, plan, run_id, progress, processes)
+            processes.settle()
+            code = _finish(lake, run_id, args, outcomes, warnings, started, processes.signal)
         log.info(
             "run %s finished: exit %d (%s); report: %s",
             run_id,
             code,
-            EXIT_MEANING[code],
+            _meaning(code, processes.signal),
             lake.run_dir(run_id) / "report.html",
         )
         return code

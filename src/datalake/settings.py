@@ -92,6 +92,7 @@ class Settings:
     extractor_retries: int
     retry_backoff: float
     log_level: str
+    stop_grace: float = 10.0
 
 
 def _storage() -> str:
@@ -119,4 +120,5 @@ def get_settings() -> Settings:
         log_level=choice_setting(
             "DATALAKE_LOG_LEVEL", "info", ("debug", "info", "warning", "error")
         ).upper(),
+        stop_grace=float_setting("DATALAKE_STOP_GRACE_SECONDS", 10.0),
     )
