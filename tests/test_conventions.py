@@ -118,6 +118,30 @@ def test_every_runner_flag_is_documented_in_readme():
     assert flags and missing == []
 
 
+def test_every_datalake_command_has_help_and_is_documented_in_readme():
+    from datalake.cli import COMMANDS
+
+    readme = (REPO / "README.md").read_text("utf-8")
+    top = subprocess.run(
+        [sys.executable, "-m", "datalake", "--help"], capture_output=True, text=True, cwd=REPO
+    )
+    assert top.returncode == 0
+    for name in COMMANDS:
+        assert f"`datalake {name}`" in readme, name
+        assert f"  {name} " in top.stdout, name
+        result = subprocess.run(
+            [sys.executable, "-m", "datalake", name, "--help"],
+            capture_output=True,
+            text=True,
+            cwd=REPO,
+        )
+        assert result.returncode == 0 and f"usage: datalake {name}" in result.stdout, name
+    unknown = subprocess.run(
+        [sys.executable, "-m", "datalake", "nope"], capture_output=True, text=True, cwd=REPO
+    )
+    assert unknown.returncode == 2 and "unknown command 'nope'" in unknown.stderr
+
+
 def test_every_setting_read_by_the_code_is_in_env_example():
     example = (REPO / ".env.example").read_text("utf-8")
     names = set()

@@ -128,12 +128,12 @@ def restore(lake: Lake, name: str, moment: datetime, run_id: str = "restore") ->
     return version
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, prog: str | None = None) -> int:
     """CLI: list the archived versions of a table or restore it to a point in time."""
     from datalake.logs import setup_logging
     from datalake.settings import get_settings
 
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog=prog, description=__doc__.split("\n\n")[0])
     parser.add_argument("table")
     group = parser.add_mutually_exclusive_group(required=True)
     group.add_argument("--list", action="store_true", help="list archived versions")

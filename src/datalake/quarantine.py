@@ -10,7 +10,7 @@ it moves, gzipped, to `archive/raw/<service>/<dataset>/` with a `.reason.json`, 
 its hash `retired`, and the stage goes on without it. `--retry-quarantined` converts its landing
 file again.
 
-`python -m datalake.quarantine` lists every quarantined and retired file of the lake with its
+`datalake quarantine` lists every quarantined and retired file of the lake with its
 reason. Only faults of the lake itself (disk full, permissions) stop a script: `is_lake_fault()`.
 Every reason is capped (`MAX_REASON`), and values quoted in it are shortened (`shown()`), so a
 5 MB field never reaches the registry, the run record, the report or the log.
@@ -200,11 +200,11 @@ def _describe_entry(entry: dict, lake: Lake) -> str:
     )
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, prog: str | None = None) -> int:
     """List quarantined and retired files with their reasons and what to do about them."""
     from datalake.settings import get_settings
 
-    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser = argparse.ArgumentParser(prog=prog, description=main.__doc__)
     parser.add_argument("--service", help="only this service")
     args = parser.parse_args(argv)
     lake = Lake(get_settings().root)

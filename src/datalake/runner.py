@@ -61,8 +61,8 @@ class Outcome:
     details: dict = field(default_factory=dict)
 
 
-def _parse(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="run_datalake", description=__doc__.split("\n\n")[0])
+def _parse(argv: list[str] | None, prog: str = "run_datalake") -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog=prog, description=__doc__.split("\n\n")[0])
     parser.add_argument("--skip-extractors", action="store_true", help="run cleaners only")
     parser.add_argument(
         "--service",
@@ -295,12 +295,12 @@ def _progress(total: int, interactive: bool):
         yield show
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Entry point of `cronjob/run_datalake.py` and the `datalake-run` command."""
+def main(argv: list[str] | None = None, prog: str = "run_datalake") -> int:
+    """Entry point of `cronjob/run_datalake.py` and of `datalake run`."""
     from datalake.locks import LakeLock, LakeLocked
     from datalake.logs import setup_logging
 
-    args = _parse(argv)
+    args = _parse(argv, prog)
     setup_logging()
     try:
         settings = get_settings()
