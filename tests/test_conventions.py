@@ -102,7 +102,9 @@ def test_every_staging_dataset_has_its_schema(script):
     module = importlib.import_module(
         ".".join(script.path.relative_to(REPO / "src").with_suffix("").parts)
     )
-    for dataset in getattr(module, "DATASETS", {}):
+    datasets = getattr(module, "DATASETS", None)
+    assert datasets, f"{script.path.name} declares no module-level DATASETS"
+    for dataset in datasets:
         assert (script.path.parents[1] / "schemas" / f"stg_{dataset}.json").exists()
 
 
@@ -152,5 +154,25 @@ def test_every_setting_read_by_the_code_is_in_env_example():
                 path.read_text("utf-8"),
             )
         )
+    names |= _browser_setting_names()
     missing = sorted(n for n in names if not re.search(rf"^#?\s*{n}=", example, re.M))
     assert names and missing == []
+
+
+def _browser_setting_names() -> set[str]:
+    """The settings the browser layer reads per site through f-strings (`<PREFIX>_EMAIL`...)."""
+    import importlib
+
+    from datalake.weblogin import Site
+
+    found = set()
+    for script in (s for s in SCRIPTS if s.is_extractor):
+        module = importlib.import_module(
+            ".".join(script.path.relative_to(REPO / "src").with_suffix("").parts)
+        )
+        for site in (v for v in vars(module).values() if isinstance(v, Site)):
+            prefix = site.credential_prefix
+            found |= {f"{prefix}_EMAIL", f"{prefix}_PASSWORD", f"{prefix}_ACCOUNT"}
+            found.add(f"{site.service.upper()}_BASE_URL")
+    assert found, "no browser Site found in any extractor"
+    return found

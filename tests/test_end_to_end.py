@@ -15,7 +15,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from conftest import RUNNER, clean_env, run_runner, snapshot
+from conftest import REPO, RUNNER, clean_env, run_runner, snapshot
 
 from distrokid.samples import login_page_html, write_bank_details
 
@@ -201,6 +201,20 @@ def test_the_quick_start_demo_runs_every_service_and_reruns_as_a_no_op(tmp_path)
         48,
         151,
     )
+    # every discovered service ran, and each one with samples published curated tables
+    from datalake.discovery import discover
+
+    record = json.loads((root / "_runs" / "latest.json").read_text("utf-8"))
+    services = {script.service for script in discover()[0]}
+    assert {s["service"] for s in record["scripts"]} == services
+    for service in services:
+        published = [
+            s["details"]["outputs"]
+            for s in record["scripts"]
+            if (s["service"], s["stage"]) == (service, "staging2curated")
+        ]
+        has_samples = (REPO / "samples" / "landing" / service).is_dir()
+        assert bool(published and published[0]) == has_samples, service
     before = snapshot(root / "curated")
     again = subprocess.run(
         [sys.executable, "-m", "datalake.demo", "--root", str(root)],

@@ -26,3 +26,16 @@ def test_a_wrapper_run_before_the_install_says_what_to_run_and_exits_2(tmp_path)
     assert "Traceback" not in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
     assert "pip install -e ." in result.stderr and "not installed" in result.stderr
+
+
+def test_a_service_folder_with_an_underscore_is_reported_not_silently_skipped(tmp_path):
+    from datalake.discovery import discover
+
+    for name in ("my_service", "okservice"):
+        folder = tmp_path / name / "cleaners"
+        folder.mkdir(parents=True)
+        (folder / f"{name}_landing2raw.py").write_text("'''x'''\n")
+    (tmp_path / "bedrot_datalake.egg-info").mkdir()
+    scripts, warnings = discover(tmp_path)
+    assert [s.service for s in scripts] == ["okservice"]
+    assert len(warnings) == 1 and "my_service/" in warnings[0] and "no '_'" in warnings[0]

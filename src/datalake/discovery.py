@@ -38,6 +38,10 @@ class Script:
         return self.stage == "extract"
 
 
+def _looks_like_service(folder: Path) -> bool:
+    return (folder / "extractors").is_dir() or (folder / "cleaners").is_dir()
+
+
 def _classify(service: str, path: Path) -> str | None:
     if path.parent.name == "extractors" and path.stem.endswith("_extractor"):
         return "extract"
@@ -53,7 +57,13 @@ def discover(code_root: Path = CODE_ROOT) -> tuple[list[Script], list[str]]:
     scripts, warnings = [], []
     for service_dir in sorted(p for p in Path(code_root).iterdir() if p.is_dir()):
         service = service_dir.name
-        if service in _NOT_SERVICES or not _SERVICE_RE.match(service):
+        if service in _NOT_SERVICES or not _looks_like_service(service_dir):
+            continue
+        if not _SERVICE_RE.match(service):
+            warnings.append(
+                f"ignored {service_dir.name}/: a service name is lowercase letters and digits "
+                f"only (no '_' or '-': script names are <service>_<stage>.py); rename the folder"
+            )
             continue
         for folder in ("extractors", "cleaners"):
             for path in sorted((service_dir / folder).glob("*.py")):

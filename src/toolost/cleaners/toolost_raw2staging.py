@@ -10,6 +10,7 @@ extraction; documented columns as text exactly as in the report, `payable_usd` =
 report's undocumented columns (name -> text, in report order), so nothing the report holds is lost.
 """
 
+import functools
 import json
 
 from datalake.lineage import add_lineage
@@ -34,20 +35,18 @@ def sales_lines(report, payable: str):
     return pa.table({**columns, "extra_columns": pa.array(extras, pa.string())})
 
 
-def _sales(payable: str):
-    def build(files: list[RawFile]):
-        tables = []
-        for file in files:
-            report = read_csv_text(file.path)
-            if payable not in report.column_names:
-                raise SettingsError(
-                    f"{PAYABLE_SETTING}={payable!r} is not a column of {file.lineage.source_file}"
-                    f" (columns: {report.column_names}); fix the setting"
-                )
-            tables.append(add_lineage(sales_lines(report, payable), file.lineage))
-        return latest_per_key(tables, "transaction_id") if tables else iter(())
-
-    return build
+def sales(files: list[RawFile], payable: str = DEFAULT_PAYABLE_COLUMN):
+    """Every report's lines; per `transaction_id` the latest extraction wins."""
+    tables = []
+    for file in files:
+        report = read_csv_text(file.path)
+        if payable not in report.column_names:
+            raise SettingsError(
+                f"{PAYABLE_SETTING}={payable!r} is not a column of {file.lineage.source_file}"
+                f" (columns: {report.column_names}); fix the setting"
+            )
+        tables.append(add_lineage(sales_lines(report, payable), file.lineage))
+    return latest_per_key(tables, "transaction_id") if tables else iter(())
 
 
 def daily_streams(files: list[RawFile]):
@@ -56,11 +55,13 @@ def daily_streams(files: list[RawFile]):
     return latest_per_key(tables, "date") if tables else iter(())
 
 
+DATASETS = {"spotify_streams": daily_streams, "apple_streams": daily_streams, "sales": sales}
+
+
 def main() -> None:
     def body(ctx) -> int:
-        payable = setting("TOOLOST_PAYABLE_COLUMN", DEFAULT_PAYABLE_COLUMN)
-        datasets = {"spotify_streams": daily_streams, "apple_streams": daily_streams}
-        return build_staging(ctx, {**datasets, "sales": _sales(payable)})
+        payable = setting(PAYABLE_SETTING, DEFAULT_PAYABLE_COLUMN)
+        return build_staging(ctx, {**DATASETS, "sales": functools.partial(sales, payable=payable)})
 
     run_stage(__file__, body)
 
