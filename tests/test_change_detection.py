@@ -104,3 +104,69 @@ def test_tidy_daily_streams_of_a_source_with_one_platform_only():
         (12, None, None)
     ]
     assert rows[0]["source"] == "solo" and rows[0]["_run_id"] == "x"
+
+
+# --- what a stage depends on: its data, the code it really uses, the settings it reads -------
+
+
+def _statuses(root: Path) -> dict[tuple[str, str], str]:
+    record = json.loads((root / "_runs" / "latest.json").read_text("utf-8"))
+    return {(s["service"], s["stage"]): s["status"] for s in record["scripts"]}
+
+
+def _touch(path: Path):
+    """Give a code file a new mtime; returns a function that puts the old one back."""
+    info = os.stat(path)
+    os.utime(path, ns=(info.st_atime_ns, info.st_mtime_ns + 10**9))
+    return lambda: os.utime(path, ns=(info.st_atime_ns, info.st_mtime_ns))
+
+
+def test_only_the_code_a_stage_really_uses_rebuilds_it(tmp_path):
+    from conftest import REPO
+
+    shutil.copytree(SAMPLES / "toolost", tmp_path / "landing" / "toolost")
+    assert run_runner(tmp_path, "--skip-extractors", "--no-progress").returncode == 0
+    state = json.loads(
+        (tmp_path / "staging" / "toolost" / "_state_toolost_raw2staging.json").read_text()
+    )
+    used = {Path(p).relative_to(REPO / "src").as_posix() for p in state["code"]}
+    assert "datalake/staging.py" in used and "toolost/settings.py" in used
+    assert "datalake/browser.py" not in used and "datalake/http.py" not in used
+
+    restore = _touch(REPO / "src" / "datalake" / "browser.py")  # not used by any cleaner
+    try:
+        assert run_runner(tmp_path, "--skip-extractors", "--no-progress").returncode == 0
+        assert set(_statuses(tmp_path).values()) == {"up to date"}
+    finally:
+        restore()
+    restore = _touch(REPO / "src" / "datalake" / "staging.py")  # the raw2staging driver
+    try:
+        assert run_runner(tmp_path, "--skip-extractors", "--no-progress").returncode == 0
+        statuses = _statuses(tmp_path)
+        assert statuses[("toolost", "raw2staging")] == "ok"
+        assert statuses[("toolost", "staging2curated")] == "up to date"  # staging bytes same
+    finally:
+        restore()
+
+
+def test_a_changed_setting_value_rebuilds_without_force(tmp_path):
+    import csv
+
+    shutil.copytree(SAMPLES / "toolost", tmp_path / "landing" / "toolost")
+    flags = ("--skip-extractors", "--no-progress")
+    assert run_runner(tmp_path, *flags).returncode == 0
+    assert run_runner(tmp_path, *flags).returncode == 0
+    assert set(_statuses(tmp_path).values()) == {"up to date"}
+
+    moved = run_runner(tmp_path, *flags, TOOLOST_PAYABLE_COLUMN="net_revenue")
+    assert moved.returncode == 0, moved.stderr
+    statuses = _statuses(tmp_path)
+    assert statuses[("toolost", "raw2staging")] == "ok"
+    assert statuses[("toolost", "staging2curated")] == "ok"
+    with open(tmp_path / "staging" / "toolost" / "sales.csv", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    assert rows and all(
+        r["payable_usd"] == json.loads(r["extra_columns"])["net_revenue"] for r in rows
+    )
+    again = run_runner(tmp_path, *flags, TOOLOST_PAYABLE_COLUMN="net_revenue")
+    assert again.returncode == 0 and set(_statuses(tmp_path).values()) == {"up to date"}

@@ -18,16 +18,7 @@ from pathlib import Path
 from datalake.atomic import sweep_stale_temps
 from datalake.runs import EXIT_OK
 from datalake.schemas import TableSchema, load_schema
-from datalake.state import (
-    ABSENT,
-    fingerprint,
-    input_folder,
-    is_up_to_date,
-    load_state,
-    output_in_place,
-    part_changed,
-    save_state,
-)
+from datalake.state import ABSENT, Changes
 
 log = logging.getLogger(__name__)
 SHARED_SCHEMAS = Path(__file__).resolve().parent
@@ -96,12 +87,11 @@ def publish_curated(ctx, tables: Sequence[CuratedTable]) -> int:
     from datalake.publish import publish
     from datalake.tables import as_batches
 
-    if not ctx.force and is_up_to_date(ctx.lake, ctx.service, ctx.stage, ctx.script):
+    changes = Changes(ctx)
+    if not ctx.force and changes.up_to_date():
         log.info("%s staging2curated: staging unchanged, nothing to do", ctx.service)
         return EXIT_OK
     sweep_stale_temps(ctx.lake.curated)
-    prints = fingerprint(input_folder(ctx.lake, ctx.service, ctx.stage), ctx.script)
-    old = load_state(ctx.lake, ctx.service, ctx.stage)
     reader, outputs, todo = StagingReader(ctx), {}, []
     for table in tables:
         rel = ctx.lake.relative(ctx.lake.curated / f"{table.name}.csv")
@@ -110,12 +100,8 @@ def publish_curated(ctx, tables: Sequence[CuratedTable]) -> int:
             if table.inputs is not None
             else [ctx.lake.staging(ctx.service)]
         )
-        if (
-            not ctx.force
-            and output_in_place(ctx.lake, rel, old.get("outputs", {}))
-            and not part_changed(old.get("inputs", {}), prints, inputs, ctx.script)
-        ):
-            outputs[rel] = "unchanged"
+        if not ctx.force and changes.unchanged(rel, inputs):
+            outputs[rel] = changes.previous_output(rel)
             log.info("%s: its staging inputs are unchanged, kept", table.name)
             continue
         todo.append((rel, table))
@@ -139,5 +125,5 @@ def publish_curated(ctx, tables: Sequence[CuratedTable]) -> int:
                 outputs[rel] = ABSENT
             ctx.report.outputs.append(rel)
     ctx.report.rows_in += reader.rows_read
-    save_state(ctx.lake, ctx.service, ctx.stage, prints, outputs)
+    changes.save(outputs)
     return EXIT_OK

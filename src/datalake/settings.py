@@ -7,8 +7,10 @@ arguments.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,11 +34,27 @@ def load_env() -> Path | None:
     return None
 
 
+_READS: list[set[str]] = []  # open `recording_reads()` blocks
+
+
 def setting(name: str, default: str | None = None) -> str | None:
     """A plain (non-secret) setting, empty treated as unset."""
     load_env()
     value = os.environ.get(name, "").strip()
+    for reads in _READS:
+        reads.add(name)
     return value or default
+
+
+@contextlib.contextmanager
+def recording_reads() -> Iterator[set[str]]:
+    """The names of the settings read inside the block: what a stage's output depends on."""
+    reads: set[str] = set()
+    _READS.append(reads)
+    try:
+        yield reads
+    finally:
+        _READS.remove(reads)
 
 
 def secret(name: str) -> str | None:

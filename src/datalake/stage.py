@@ -14,7 +14,7 @@ import re
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from datalake.extract import AuthRequired, NotConfigured
@@ -28,7 +28,7 @@ from datalake.runs import (
     ScriptReport,
     new_run_id,
 )
-from datalake.settings import SettingsError, get_settings, setting
+from datalake.settings import SettingsError, get_settings, recording_reads, setting
 
 _STAGE_RE = re.compile(
     r"^(?P<service>[a-z0-9]+)_(?P<stage>landing2raw|raw2staging|staging2curated)$"
@@ -49,6 +49,7 @@ class StageContext:
     retry_quarantined: bool = False
     force: bool = False
     args: argparse.Namespace | None = None
+    settings_read: set[str] = field(default_factory=set)  # names read by the body so far
 
     @property
     def service_dir(self) -> Path:
@@ -113,7 +114,8 @@ def run_stage(
         ctx = StageContext(
             lake, service, stage, script, run_id, report, args.retry_quarantined, args.force, args
         )
-        with service_lock(lake, service, settings.script_timeout):
+        with service_lock(lake, service, settings.script_timeout), recording_reads() as reads:
+            ctx.settings_read = reads
             code = body(ctx)
     except SettingsError as error:
         setup_logging()

@@ -29,14 +29,7 @@ from datalake.registry import Registry
 from datalake.runs import EXIT_OK, EXIT_QUARANTINED
 from datalake.schemas import load_schema
 from datalake.settings import SettingsError
-from datalake.state import (
-    fingerprint,
-    input_folder,
-    is_up_to_date,
-    load_state,
-    part_changed,
-    save_state,
-)
+from datalake.state import Changes
 
 log = logging.getLogger(__name__)
 
@@ -142,25 +135,18 @@ def _build_dataset(ctx, dataset: str, builder, schema, files: list[RawFile], tar
 
 def build_staging(ctx, datasets: dict[str, Callable[[list[RawFile]], Any]]) -> int:
     """Rebuild the service's staging tables from raw (skipped when no raw file changed)."""
-    if not ctx.force and is_up_to_date(ctx.lake, ctx.service, ctx.stage, ctx.script):
+    changes = Changes(ctx)
+    if not ctx.force and changes.up_to_date():
         log.info("%s raw2staging: raw unchanged, nothing to do", ctx.service)
         return EXIT_OK
     sweep_stale_temps(ctx.lake.staging(ctx.service))
-    inputs = input_folder(ctx.lake, ctx.service, ctx.stage)
-    prints = fingerprint(inputs, ctx.script)
-    old = load_state(ctx.lake, ctx.service, ctx.stage)
     outputs = {}
     for dataset, builder in datasets.items():
         target = ctx.lake.staging(ctx.service) / f"{dataset}.csv"
         rel = ctx.lake.relative(target)
         raw_folder = ctx.lake.raw(ctx.service) / dataset
-        if (
-            not ctx.force
-            and target.exists()
-            and rel in old.get("outputs", {})
-            and not part_changed(old.get("inputs", {}), prints, [raw_folder], ctx.script)
-        ):
-            outputs[rel] = old["outputs"][rel]
+        if not ctx.force and target.exists() and changes.unchanged(rel, [raw_folder]):
+            outputs[rel] = changes.previous_output(rel)
             log.info("%s: raw unchanged, kept", rel)
             continue
         schema = load_schema(ctx.service_dir, f"stg_{dataset}")
@@ -178,7 +164,6 @@ def build_staging(ctx, datasets: dict[str, Callable[[list[RawFile]], Any]]) -> i
             )
         ctx.report.outputs.append(rel)
         log.info("%s: %d rows from %d raw file(s)", rel, result.rows, len(files))
-    if ctx.report.retired:  # the retired files left raw: what the stage was built from now
-        prints = fingerprint(inputs, ctx.script)
-    save_state(ctx.lake, ctx.service, ctx.stage, prints, outputs)
+    # retired files left raw: record the inputs the stage was really built from
+    changes.save(outputs, refresh_inputs=bool(ctx.report.retired))
     return EXIT_QUARANTINED if ctx.report.retired else EXIT_OK

@@ -1,20 +1,41 @@
-"""Stage state: what a stage last built from, so unchanged inputs mean no work at all.
+"""Change detection: has anything a stage depends on changed since it last ran?
 
-A fingerprint is the size and mtime of every input file plus the script itself (a changed
-cleaner rebuilds). The runner uses `is_up_to_date()` before starting a process, and the stage
-itself checks again, so a run with nothing new neither re-reads files nor imports pandas.
+One mechanism, used by the stage drivers and by the runner before it starts a process. A stage's
+state file (`_state_<service>_<stage>.json`, beside its outputs) records what the stage was
+built from:
+
+- `inputs`: size and mtime of every visible file of its input zone (`raw/<service>/` for
+  raw2staging, `staging/<service>/` for staging2curated);
+- `code`: size and mtime of the code that built it: every module of `src/` the stage's process
+  had loaded when it finished (its script, its service's modules, and only the shared modules
+  it really used), its service's schemas and the shared schemas;
+- `settings`: a hash of the value of every setting the stage read (`TOOLOST_PAYABLE_COLUMN`...),
+  so a changed value rebuilds without `--force`;
+- `outputs`: what it wrote (an output recorded as `absent` had nothing to write: a shared table
+  this service has no rows for).
+
+The stage is up to date when all four still hold; within a stage, an output is rebuilt when the
+inputs it reads changed (`Changes.unchanged`). Two other questions are answered elsewhere, on
+purpose: which landing files are new is the dedup registry's (`raw/<service>/_hashes.json`, by
+size and mtime, then SHA-256), and whether a rebuilt output differs is decided by comparing it
+with the current file (`tables.same_content`), so an unchanged result is never rewritten.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
 from datalake.atomic import atomic_write_json
-from datalake.paths import Lake
+from datalake.paths import CODE_ROOT, Lake
 from datalake.registry import Registry
+
+SHARED_CODE = Path(__file__).resolve().parent
+ABSENT = "absent"  # an output the stage had nothing to write to
 
 
 def _visible_files(folder: Path):
@@ -25,26 +46,49 @@ def _visible_files(folder: Path):
                 yield Path(dirpath) / name
 
 
-SHARED_CODE = Path(__file__).resolve().parent
-ABSENT = "absent"  # an output the stage had nothing to write to
+def visible_files(folder: Path) -> list[Path]:
+    """Files under a folder, skipping hidden and `_`-prefixed names (state, temp, registry)."""
+    return list(_visible_files(folder)) if folder.exists() else []
 
 
-def code_files(script: Path) -> list[Path]:
-    """What a stage's output depends on besides its inputs: the script, its service's settings
-    and schemas, and the shared package (so a fixed parser or schema rebuilds)."""
+def _prints(paths) -> dict[str, list[int]]:
+    found = {}
+    for path in paths:
+        try:
+            info = os.stat(path)
+        except FileNotFoundError:
+            continue  # a module or schema that is gone: its entry is missing, so it differs
+        found[Path(path).as_posix()] = [info.st_size, info.st_mtime_ns]
+    return found
+
+
+def code_in_use(script: Path) -> list[Path]:
+    """The code a stage's output depends on: the `src/` modules this process has loaded (the
+    script, its service, the shared modules it used), and the service's and shared schemas."""
+    roots = {Path(CODE_ROOT).resolve(), SHARED_CODE.parent, Path(script).resolve().parents[2]}
+    modules = {Path(script).resolve()}
+    for module in list(sys.modules.values()):
+        file = getattr(module, "__file__", None)
+        if file and file.endswith(".py"):
+            path = Path(file).resolve()
+            if any(root in path.parents for root in roots):
+                modules.add(path)
     service = Path(script).resolve().parents[1]
-    found = [Path(script), *sorted((service / "schemas").glob("*.json"))]
-    found += [p for p in (service / "settings.py",) if p.exists()]
-    return found + sorted(SHARED_CODE.glob("*.py")) + sorted(SHARED_CODE.glob("schemas/*.json"))
+    schemas = sorted((service / "schemas").glob("*.json")) + sorted(
+        SHARED_CODE.glob("schemas/*.json")
+    )
+    return sorted(modules) + schemas
 
 
-def fingerprint(folder: Path, script: Path) -> dict[str, list[int]]:
-    """Size and mtime of each visible file under `folder`, and of the code it is built with."""
-    prints = {}
-    for path in [*_visible_files(folder), *code_files(script)]:
-        info = os.stat(path)
-        prints[path.as_posix()] = [info.st_size, info.st_mtime_ns]
-    return prints
+def _hash_value(name: str, value: str | None) -> str:
+    return hashlib.sha256(f"{name}={value}".encode()).hexdigest()[:16]
+
+
+def current_settings(names) -> dict[str, str]:
+    """Hashes of the current values of some settings (values themselves are never stored)."""
+    from datalake.settings import setting
+
+    return {name: _hash_value(name, setting(name)) for name in sorted(names)}
 
 
 def state_path(lake: Lake, service: str, stage: str) -> Path:
@@ -61,9 +105,16 @@ def load_state(lake: Lake, service: str, stage: str) -> dict[str, Any]:
     return json.loads(path.read_text("utf-8")) if path.exists() else {}
 
 
-def save_state(lake: Lake, service: str, stage: str, prints: dict, outputs: dict) -> None:
-    """Record the inputs a stage built from and the outputs (path -> sha256) it produced."""
-    atomic_write_json(state_path(lake, service, stage), {"inputs": prints, "outputs": outputs})
+def output_in_place(lake: Lake, rel: str, outputs: dict) -> bool:
+    """True if a recorded output is still as the stage left it: present, or absent on purpose
+    (a shared table that this service had no rows for, so it wrote nothing)."""
+    return rel in outputs and (outputs[rel] == ABSENT or (lake.root / rel).exists())
+
+
+def _same_code_and_settings(state: dict) -> bool:
+    code = state.get("code") or {}
+    settings = state.get("settings") or {}
+    return bool(code) and _prints(code) == code and current_settings(settings) == settings
 
 
 def pending_landing(lake: Lake, service: str) -> list[Path]:
@@ -82,39 +133,69 @@ def pending_landing(lake: Lake, service: str) -> list[Path]:
 
 
 def is_up_to_date(lake: Lake, service: str, stage: str, script: Path) -> bool:
-    """True if running this stage now would change nothing."""
+    """True if running this stage now would change nothing (the runner asks before starting
+    a process; the stage asks again)."""
     if stage == "landing2raw":
         return not pending_landing(lake, service)
     if stage not in ("raw2staging", "staging2curated"):
         return False
     state = load_state(lake, service, stage)
-    if not state or state.get("inputs") != fingerprint(input_folder(lake, service, stage), script):
+    if not state or state.get("inputs") != _prints(
+        _visible_files(input_folder(lake, service, stage))
+    ):
         return False
     outputs = state.get("outputs", {})
-    return all(output_in_place(lake, rel, outputs) for rel in outputs)
+    return _same_code_and_settings(state) and all(
+        output_in_place(lake, rel, outputs) for rel in outputs
+    )
 
 
-def output_in_place(lake: Lake, rel: str, outputs: dict) -> bool:
-    """True if a recorded output is still as the stage left it: present, or absent on purpose
-    (a shared table that this service had no rows for, so it wrote nothing)."""
-    return rel in outputs and (outputs[rel] == ABSENT or (lake.root / rel).exists())
+class Changes:
+    """What changed for one run of a stage (see the module docstring)."""
 
+    def __init__(self, ctx) -> None:
+        self._ctx = ctx
+        self.folder = input_folder(ctx.lake, ctx.service, ctx.stage)
+        self.old = load_state(ctx.lake, ctx.service, ctx.stage)
+        self.inputs = _prints(_visible_files(self.folder))
+        self._same_code = _same_code_and_settings(self.old)
 
-def part_changed(old: dict, new: dict, inputs: list[Path], script: Path) -> bool:
-    """True if the fingerprint entries under `inputs` (files or folders) or the code differ."""
-    prefixes = [Path(p).as_posix() for p in inputs]
-    code = {p.as_posix() for p in code_files(script)}
+    def up_to_date(self) -> bool:
+        lake, ctx = self._ctx.lake, self._ctx
+        return is_up_to_date(lake, ctx.service, ctx.stage, ctx.script)
 
-    def part(prints: dict) -> dict:
-        return {
-            k: v
-            for k, v in prints.items()
-            if k in code or any(k == p or k.startswith(p + "/") for p in prefixes)
-        }
+    def unchanged(self, rel: str, inputs: list[Path]) -> bool:
+        """True if the output `rel` is in place and nothing it reads (files or folders under
+        `inputs`), nor the code or settings, changed."""
+        if not self._same_code or not output_in_place(
+            self._ctx.lake, rel, self.old.get("outputs", {})
+        ):
+            return False
+        prefixes = [Path(p).as_posix() for p in inputs]
 
-    return part(old) != part(new)
+        def part(prints: dict) -> dict:
+            return {
+                k: v
+                for k, v in prints.items()
+                if any(k == p or k.startswith(p + "/") for p in prefixes)
+            }
 
+        return part(self.old.get("inputs", {})) == part(self.inputs)
 
-def visible_files(folder: Path) -> list[Path]:
-    """Files under a folder, skipping hidden and `_`-prefixed names (state, temp, registry)."""
-    return list(_visible_files(folder)) if folder.exists() else []
+    def previous_output(self, rel: str):
+        return self.old.get("outputs", {}).get(rel)
+
+    def save(self, outputs: dict, refresh_inputs: bool = False) -> None:
+        """Record what the stage was built from (after it wrote `outputs`)."""
+        ctx = self._ctx
+        if refresh_inputs:  # the stage itself changed its inputs (retired a raw file)
+            self.inputs = _prints(_visible_files(self.folder))
+        atomic_write_json(
+            state_path(ctx.lake, ctx.service, ctx.stage),
+            {
+                "inputs": self.inputs,
+                "code": _prints(code_in_use(ctx.script)),
+                "settings": current_settings(ctx.settings_read),
+                "outputs": outputs,
+            },
+        )
