@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Install everything the tests need (a .venv with the project and its test extras, and Chromium
 # for the browser tests), then run the whole test suite. Extra arguments go to pytest.
+# Coverage of src/ and cronjob/ (the scripts the tests start as processes included) is measured
+# into .coverage-data/, reported after pytest and enforced ([tool.coverage.*] in pyproject.toml);
+# NO_COVERAGE=1 skips it. The exit code is pytest's, or coverage's if pytest passed.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 python="${PYTHON:-python3}"
@@ -14,4 +17,18 @@ if [ -z "${CHROMIUM_EXECUTABLE:-}" ] && ! command -v chromium >/dev/null 2>&1; t
     .venv/bin/python -m playwright install chromium
   fi
 fi
-exec .venv/bin/python -m pytest "$@"
+if [ -n "${NO_COVERAGE:-}" ] && [ "${NO_COVERAGE}" != 0 ]; then
+  exec .venv/bin/python -m pytest "$@"
+fi
+export COVERAGE_FILE="$PWD/.coverage-data/coverage"  # absolute: subprocesses run in other dirs
+rm -rf .coverage-data
+status=0
+.venv/bin/python -m coverage run -m pytest "$@" || status=$?
+coverage_status=0
+if .venv/bin/python -m coverage combine -q; then
+  .venv/bin/python -m coverage report --sort=cover --skip-covered || coverage_status=$?
+else
+  coverage_status=1
+fi
+[ "$status" != 0 ] || status=$coverage_status
+exit "$status"
