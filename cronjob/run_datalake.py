@@ -1,4 +1,4 @@
-"""The master runner's entry point (see `datalake.runner`).
+"""The master runner's entry point (see `datalake.run.runner`).
 
 Usage: `python cronjob/run_datalake.py --help`. Run with a Python that does not have the project
 installed (a fresh clone, no `.venv` yet), it says in one line what to run first and exits 2.
@@ -12,7 +12,7 @@ INSTALL = "python3 -m venv .venv && .venv/bin/pip install -e ."
 
 def main() -> int:
     try:
-        from datalake.runner import main as run
+        from datalake.run.runner import main as run
     except ModuleNotFoundError as error:
         repo = Path(__file__).resolve().parents[1]
         sys.stderr.write(

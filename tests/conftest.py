@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from datalake.paths import Lake
-from datalake.runs import ScriptReport
-from datalake.stage import StageContext
+from datalake.run.records import ScriptReport
+from datalake.stages.driver import StageContext
 
 REPO = Path(__file__).resolve().parents[1]
 RUNNER = REPO / "cronjob" / "run_datalake.py"

@@ -21,10 +21,10 @@ from badinput import SAMPLES, SERVICES, drop_bad_files
 from conftest import REPO, make_ctx, run, run_runner, snapshot
 
 from datalake.demo import copy_samples
-from datalake.landing import Format, ingest_landing
-from datalake.quarantine import MAX_REASON, cap, describe, is_lake_fault, shown
-from datalake.records import load_json
-from datalake.registry import Registry
+from datalake.stages.landing2raw import Format, ingest_landing
+from datalake.stages.quarantine import MAX_REASON, cap, describe, is_lake_fault, shown
+from datalake.storage.registry import Registry
+from datalake.tables.records import load_json
 
 NO_EXTRACTORS = ("--skip-extractors", "--no-progress")
 
@@ -90,7 +90,7 @@ def test_bad_files_of_every_kind_are_quarantined_and_curated_is_untouched(tmp_pa
         assert (tmp_path / "raw" / service / "_hashes.json").stat().st_size < 100_000
     assert (tmp_path / "_runs" / "latest.json").stat().st_size < 200_000
     assert "Quarantined input" in (tmp_path / "_runs" / "latest.html").read_text("utf-8")
-    listing = run(["-m", "datalake.quarantine"], tmp_path).stdout
+    listing = run(["-m", "datalake.stages.quarantine"], tmp_path).stdout
     assert f"{sum(map(len, dropped.values()))} file(s) set aside" in listing
     assert all(f"dropped/{name}" in listing for files in dropped.values() for name in files)
     assert _curated(tmp_path) == clean_curated
@@ -201,7 +201,7 @@ def test_reasons_are_short_and_say_what_is_wrong():
     ],
 )
 def test_json_is_read_strictly(text, reason):
-    from datalake.quarantine import Rejected
+    from datalake.stages.quarantine import Rejected
 
     with pytest.raises(Rejected, match=re.escape(reason)):
         load_json(text)
@@ -261,7 +261,7 @@ def test_a_raw_file_that_cannot_be_staged_is_retired_and_a_fixed_parser_brings_i
     staged = (spoiled / "staging" / "metaads" / "ad_insights.csv").read_text("utf-8")
     assert raw.stem.split("__")[0] not in staged  # built from the other files only
 
-    listing = run(["-m", "datalake.quarantine"], spoiled)
+    listing = run(["-m", "datalake.stages.quarantine"], spoiled)
     assert listing.returncode == 0
     assert f"metaads  retired  {why['landing_file']}" in listing.stdout
     assert f"raw file retired to archive/raw/metaads/ad_insights/{raw.name}.gz" in listing.stdout
@@ -279,7 +279,7 @@ def test_a_raw_file_that_cannot_be_staged_is_retired_and_a_fixed_parser_brings_i
 
 
 def test_the_run_report_lists_quarantined_and_retired_files():
-    from datalake.report import render_html
+    from datalake.run.report import render_html
 
     details = {
         "quarantined": [{"file": "landing/x/a.csv", "reason": "empty file (0 bytes)"}],
@@ -312,7 +312,7 @@ def test_the_run_report_lists_quarantined_and_retired_files():
 def test_a_landing_file_that_cannot_be_read_is_skipped_and_read_later(
     lake_root, monkeypatch, vanish, code
 ):
-    import datalake.landing as landing_module
+    import datalake.stages.landing2raw as landing_module
 
     landing = lake_root / "landing" / "distrokid"
     landing.mkdir(parents=True)

@@ -1,4 +1,4 @@
-"""Tests of the shared browser layer (`datalake.browser`, `datalake.weblogin`).
+"""Tests of the shared browser layer (`datalake.extract.browser`, `datalake.extract.weblogin`).
 
 Pure helpers on literal inputs, then real Chromium (Playwright) driven in-process against the
 fake DistroKid site: login mode with 2FA, hostile download names, failures with debug files,
@@ -15,12 +15,12 @@ from types import SimpleNamespace
 
 import pytest
 
-from datalake import browser
-from datalake.browser import BrowserSession, already_landed, run_browser_extractor
-from datalake.extract import AuthRequired, ExtractError, NotConfigured, sanitize_filename
+from datalake.extract import browser
+from datalake.extract.browser import BrowserSession, already_landed, run_browser_extractor
+from datalake.extract.common import AuthRequired, ExtractError, NotConfigured, sanitize_filename
+from datalake.extract.weblogin import Credentials, credentials, login_command
 from datalake.paths import Lake
 from datalake.settings import REPO_ROOT, SettingsError
-from datalake.weblogin import Credentials, credentials, login_command
 from distrokid.extractors.distrokid_extractor import SITE as DK_SITE
 from tests.fakes.distributor_sites import FakeDistroKid
 
@@ -43,7 +43,7 @@ HOSTILE_NAMES = [
 
 
 def test_login_command_is_the_runners():
-    from datalake.runner import Outcome, _login_command
+    from datalake.run.runner import Outcome, _login_command
 
     outcome = Outcome("distrokid", "extract", DK_SCRIPT.name, "authentication needed")
     assert login_command(DK_SCRIPT) == _login_command(outcome)

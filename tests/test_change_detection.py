@@ -59,10 +59,10 @@ def test_a_new_source_writes_its_partition_in_name_order_and_only_its_own_rows(l
     import pyarrow.csv as pacsv
     import pytest
 
-    from datalake.curate import table_schema
     from datalake.paths import Lake
-    from datalake.publish import publish
-    from datalake.schemas import SchemaError
+    from datalake.stages.staging2curated import table_schema
+    from datalake.storage.publish import publish
+    from datalake.tables.schemas import SchemaError
 
     lake, schema = Lake(lake_root), table_schema(lake_root, "tidy_daily_streams")
     for source, n in (("toolost", 5), ("zebrastream", 3), ("distrokid", 7), ("anewdsp", 1)):
@@ -83,7 +83,7 @@ def test_a_new_source_writes_its_partition_in_name_order_and_only_its_own_rows(l
 def test_tidy_daily_streams_of_a_source_with_one_platform_only():
     import pyarrow as pa
 
-    from datalake.shared_tables import tidy_daily_streams
+    from datalake.stages.shared_tables import tidy_daily_streams
 
     class Staging:
         def table(self, dataset):
@@ -130,16 +130,16 @@ def test_only_the_code_a_stage_really_uses_rebuilds_it(tmp_path):
         (tmp_path / "staging" / "toolost" / "_state_toolost_raw2staging.json").read_text()
     )
     used = {Path(p).relative_to(REPO / "src").as_posix() for p in state["code"]}
-    assert "datalake/staging.py" in used and "toolost/settings.py" in used
-    assert "datalake/browser.py" not in used and "datalake/http.py" not in used
+    assert "datalake/stages/raw2staging.py" in used and "toolost/settings.py" in used
+    assert "datalake/extract/browser.py" not in used and "datalake/extract/http.py" not in used
 
-    restore = _touch(REPO / "src" / "datalake" / "browser.py")  # not used by any cleaner
+    restore = _touch(REPO / "src" / "datalake" / "extract" / "browser.py")  # no cleaner uses it
     try:
         assert run_runner(tmp_path, "--skip-extractors", "--no-progress").returncode == 0
         assert set(_statuses(tmp_path).values()) == {"up to date"}
     finally:
         restore()
-    restore = _touch(REPO / "src" / "datalake" / "staging.py")  # the raw2staging driver
+    restore = _touch(REPO / "src" / "datalake" / "stages" / "raw2staging.py")  # the driver
     try:
         assert run_runner(tmp_path, "--skip-extractors", "--no-progress").returncode == 0
         statuses = _statuses(tmp_path)

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from conftest import REPO, clean_env
 
-from datalake.discovery import discover
+from datalake.run.discovery import discover
 
 SCRIPTS, WARNINGS = discover(REPO / "src")
 FORBIDDEN_IMPORTS = {"os", "shutil", "hashlib", "dotenv", "minio"}
@@ -163,7 +163,7 @@ def _browser_setting_names() -> set[str]:
     """The settings the browser layer reads per site through f-strings (`<PREFIX>_EMAIL`...)."""
     import importlib
 
-    from datalake.weblogin import Site
+    from datalake.extract.weblogin import Site
 
     found = set()
     for script in (s for s in SCRIPTS if s.is_extractor):

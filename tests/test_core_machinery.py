@@ -18,16 +18,17 @@ import pyarrow as pa
 import pytest
 from conftest import REPO, make_ctx, run_runner
 
-from datalake import landing as landing_module
-from datalake.archive import list_versions, restore
-from datalake.atomic import atomic_path, atomic_write_text, sweep_stale_temps
-from datalake.discovery import discover
-from datalake.locks import LakeLock
 from datalake.paths import Lake
-from datalake.publish import publish
-from datalake.registry import Registry
-from datalake.runs import worst_exit
-from datalake.schemas import SchemaError, TableSchema
+from datalake.run.discovery import discover
+from datalake.run.records import worst_exit
+from datalake.stages import landing2raw as landing_module
+from datalake.storage.archive import list_versions
+from datalake.storage.atomic import atomic_path, atomic_write_text, sweep_stale_temps
+from datalake.storage.locks import LakeLock
+from datalake.storage.publish import publish
+from datalake.storage.registry import Registry
+from datalake.storage.restore import restore
+from datalake.tables.schemas import SchemaError, TableSchema
 from distrokid.cleaners.distrokid_landing2raw import FORMATS, login_page
 from distrokid.samples import write_bank_details
 
@@ -88,7 +89,7 @@ def test_crash_mid_write_leaves_old_file_and_no_partial_file(tmp_path):
     writer = textwrap.dedent(f"""
         import os, signal
         from pathlib import Path
-        from datalake.atomic import atomic_path
+        from datalake.storage.atomic import atomic_path
         with atomic_path(Path({str(target)!r})) as temp:
             with open(temp, "w") as handle:
                 handle.write("new partial contents" * 1000)
@@ -182,7 +183,7 @@ def test_archive_and_restore_round_trip(lake_root, tmp_path):
 
 
 def test_partition_update_keeps_other_sources_and_orders_them(lake_root):
-    from datalake.curate import table_schema
+    from datalake.stages.staging2curated import table_schema
 
     lake = Lake(lake_root)
     schema = table_schema(REPO / "src" / "distrokid", "tidy_daily_streams")
@@ -233,7 +234,7 @@ def test_lock_of_a_killed_run_does_not_block(lake_root):
             textwrap.dedent(f"""
         import time
         from pathlib import Path
-        from datalake.locks import LakeLock
+        from datalake.storage.locks import LakeLock
         from datalake.paths import Lake
         lock = LakeLock(Lake(Path({str(lake_root)!r})))
         lock.acquire("killed-run")
@@ -415,7 +416,7 @@ def test_cron_wrapper_works_from_any_directory_and_passes_arguments(lake_root, t
 
 def test_secrets_with_quotes_and_accents_are_redacted_from_reports(lake_root):
     from datalake.logs import register_secret
-    from datalake.runs import ScriptReport
+    from datalake.run.records import ScriptReport
 
     secret = 'pässwörd"\\1'
     register_secret(secret)
@@ -430,7 +431,7 @@ def test_secrets_with_quotes_and_accents_are_redacted_from_reports(lake_root):
 
 
 def test_rewriting_one_partition_keeps_the_other_sources_bytes(lake_root):
-    from datalake.curate import table_schema
+    from datalake.stages.staging2curated import table_schema
 
     lake = Lake(lake_root)
     schema = table_schema(REPO / "src" / "distrokid", "earnings")
@@ -464,7 +465,7 @@ def test_rewriting_one_partition_keeps_the_other_sources_bytes(lake_root):
 
 
 def test_landing_refuses_bytes_holding_a_registered_secret(lake_root):
-    from datalake.extract import ExtractError, read_state, save_landing, write_state
+    from datalake.extract.common import ExtractError, read_state, save_landing, write_state
     from datalake.logs import register_secret
 
     register_secret("EAAB-landing-guard-token")

@@ -202,7 +202,7 @@ def test_the_quick_start_demo_runs_every_service_and_reruns_as_a_no_op(tmp_path)
         151,
     )
     # every discovered service ran, and each one with samples published curated tables
-    from datalake.discovery import discover
+    from datalake.run.discovery import discover
 
     record = json.loads((root / "_runs" / "latest.json").read_text("utf-8"))
     services = {script.service for script in discover()[0]}

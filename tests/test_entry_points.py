@@ -29,7 +29,7 @@ def test_a_wrapper_run_before_the_install_says_what_to_run_and_exits_2(tmp_path)
 
 
 def test_a_service_folder_with_an_underscore_is_reported_not_silently_skipped(tmp_path):
-    from datalake.discovery import discover
+    from datalake.run.discovery import discover
 
     for name in ("my_service", "okservice"):
         folder = tmp_path / name / "cleaners"

@@ -1,4 +1,4 @@
-"""Tests of `datalake.http.HttpClient` against a tiny scripted HTTP server on 127.0.0.1."""
+"""Tests of `datalake.extract.http.HttpClient` against a tiny scripted HTTP server on 127.0.0.1."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from datalake.extract import AuthRequired
-from datalake.http import HttpClient, HttpError, retry_after_seconds
+from datalake.extract.common import AuthRequired
+from datalake.extract.http import HttpClient, HttpError, retry_after_seconds
 
 TOKEN = "tok-SECRET-abc123"
 
@@ -115,7 +115,7 @@ def test_gives_up_after_max_attempts(server):
 def test_token_redacted_from_errors_and_logs(server, caplog):
     server.answer(500, 500, 400)  # bodies echo the request path, token included
     client = _client([], secrets=[TOKEN], headers={"Authorization": f"OAuth {TOKEN}"})
-    with caplog.at_level(logging.DEBUG, logger="datalake.http"):
+    with caplog.at_level(logging.DEBUG, logger="datalake.extract.http"):
         with pytest.raises(HttpError) as caught:
             client.get(f"{server.url}/v1/me", params={"access_token": TOKEN, "fields": "id"})
     assert server.seen[0]["auth"] == f"OAuth {TOKEN}"  # sent, but never shown

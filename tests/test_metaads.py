@@ -21,8 +21,8 @@ import pytest
 import requests
 from conftest import REPO, clean_env
 
-from datalake.extract import AuthRequired
-from datalake.landing import Rejected, Sample
+from datalake.extract.common import AuthRequired
+from datalake.stages.landing2raw import Rejected, Sample
 from metaads.cleaners.metaads_landing2raw import dataset_of, graph_items
 from metaads.cleaners.metaads_raw2staging import insight_row, utc_text
 from metaads.cleaners.metaads_staging2curated import sum_ad_days
@@ -479,9 +479,9 @@ def test_sum_ad_days_is_exact_and_keeps_unknown_empty():
 
 
 def test_a_newer_extraction_drops_days_it_no_longer_reports(tmp_path):
-    from datalake.lineage import Lineage
-    from datalake.records import latest_records, write_ndjson
-    from datalake.staging import RawFile
+    from datalake.stages.raw2staging import RawFile
+    from datalake.tables.lineage import Lineage
+    from datalake.tables.records import latest_records, write_ndjson
 
     def raw(name, extracted_at, rows, since, until):
         path = tmp_path / f"{name}.ndjson"

@@ -17,9 +17,9 @@ import pyarrow.parquet as pq
 import pytest
 from conftest import REPO, run, run_runner
 
-from datalake.landing import Rejected, Sample
-from datalake.lineage import Lineage, add_lineage
-from datalake.schemas import validate_document
+from datalake.stages.landing2raw import Rejected, Sample
+from datalake.tables.lineage import Lineage, add_lineage
+from datalake.tables.schemas import validate_document
 from distrokid.samples import write_sample_landing
 from tests.fakes.distributor_sites import (
     TOOLOST_SALES_COLUMNS,

@@ -15,10 +15,10 @@ import importlib
 import sys
 
 COMMANDS = {  # name: (module, one line of help)
-    "run": ("datalake.runner", "run the pipeline: extract, landing2raw, raw2staging, curated"),
+    "run": ("datalake.run.runner", "run the pipeline: extract, landing2raw, raw2staging, curated"),
     "demo": ("datalake.demo", "the whole pipeline on the bundled sample data, in ./demo_lake"),
-    "restore": ("datalake.archive", "list or restore archived versions of a curated table"),
-    "quarantine": ("datalake.quarantine", "list quarantined and retired files with reasons"),
+    "restore": ("datalake.storage.restore", "list or restore archived versions of a curated table"),
+    "quarantine": ("datalake.stages.quarantine", "list quarantined and retired files with reasons"),
 }
 
 

@@ -1,11 +1,11 @@
 """The Meta Graph Marketing API as the extractor uses it: throttling rules, paging, report jobs.
 
-`MetaThrottle` is the `datalake.http` hook with Meta's rules: code 190 means the token must be
-renewed (`AuthRequired`, exit 3); throttling codes (4, 17, 32, 613, 80000-80014) and HTTP 429
-are retried after the time to regain access the usage headers announce, else after a wait that
-doubles per consecutive throttle; usage above `PACE_FROM_PERCENT` in any usage header slows the
-next call down (adaptive, not a fixed sleep). `Graph` pages through `paging.next` until it is
-absent (a short page is not the end) and runs async insights report jobs until `Job Completed`
+`MetaThrottle` is the `datalake.extract.http` hook with Meta's rules: code 190 means the token must
+be renewed (`AuthRequired`, exit 3); throttling codes (4, 17, 32, 613, 80000-80014) and HTTP 429 are
+retried after the time to regain access the usage headers announce, else after a wait that doubles
+per consecutive throttle; usage above `PACE_FROM_PERCENT` in any usage header slows the next call
+down (adaptive, not a fixed sleep). `Graph` pages through `paging.next` until it is absent (a short
+page is not the end) and runs async insights report jobs until `Job Completed`
 (`async_percent_completion` 100 is not enough). Pages it returns never carry the `next` and
 `previous` URLs, which contain the access token.
 """
@@ -20,8 +20,8 @@ from datetime import date
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from datalake.extract import AuthRequired, ExtractError
-from datalake.http import HttpClient
+from datalake.extract.common import AuthRequired, ExtractError
+from datalake.extract.http import HttpClient
 from metaads.settings import (
     AUTH_ERROR_CODE,
     INSIGHTS_FIELDS,
@@ -80,7 +80,7 @@ def graph_error(response) -> dict:
 
 
 class MetaThrottle:
-    """Meta's throttling and token rules, as a `datalake.http` throttle hook."""
+    """Meta's throttling and token rules, as a `datalake.extract.http` throttle hook."""
 
     def __init__(self, base_wait: float, max_wait: float = MAX_WAIT_SECONDS) -> None:
         self.base_wait, self.max_wait, self.strikes = base_wait, max_wait, 0

@@ -12,7 +12,7 @@ import logging
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from datalake.extract import ExtractError
+from datalake.extract.common import ExtractError
 from metaads.graph import Graph, ReportFailed, TooMuchData
 
 log = logging.getLogger(__name__)

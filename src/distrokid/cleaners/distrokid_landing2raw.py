@@ -16,14 +16,14 @@ import re
 from datetime import date
 from pathlib import Path
 
-from datalake.atomic import temp_path_for
-from datalake.formats import daily_series
-from datalake.formats import login_page as login_page_reject
-from datalake.landing import Format, Rejected, Sample, ingest_landing
-from datalake.quarantine import shown
-from datalake.schemas import load_schema
-from datalake.stage import run_stage
-from datalake.tables import standardize_delimited, write_records
+from datalake.stages.driver import run_stage
+from datalake.stages.formats import daily_series
+from datalake.stages.formats import login_page as login_page_reject
+from datalake.stages.landing2raw import Format, Rejected, Sample, ingest_landing
+from datalake.stages.quarantine import shown
+from datalake.storage.atomic import temp_path_for
+from datalake.tables.io import standardize_delimited, write_records
+from datalake.tables.schemas import load_schema
 from distrokid.settings import BANK_13, BANK_15, LOGIN_MARKERS, SERVICE, SPOTIFY_CHART_ID
 
 _SPOTIFY_RE = re.compile(r"AmCharts\.makeChart\(\s*[\"']" + SPOTIFY_CHART_ID + r"[\"']\s*,\s*")

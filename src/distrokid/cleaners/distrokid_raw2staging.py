@@ -11,10 +11,11 @@ across every saved page, the latest extraction winning, so history outlives the 
 
 from collections.abc import Iterator
 
-from datalake.lineage import add_lineage
-from datalake.stage import run_stage
-from datalake.staging import RawFile, build_staging
-from datalake.tables import iter_csv_text, latest_per_key, read_csv_text
+from datalake.stages.driver import run_stage
+from datalake.stages.raw2staging import RawFile, build_staging
+from datalake.tables.io import iter_csv_text, read_csv_text
+from datalake.tables.lineage import add_lineage
+from datalake.tables.transforms import latest_per_key
 from distrokid.settings import LAYOUTS, STAGING_NAMES
 
 

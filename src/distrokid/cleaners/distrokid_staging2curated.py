@@ -9,11 +9,11 @@ Apple daily streams side by side; a day unknown for one platform stays empty, an
 one, else the Apple page's.
 """
 
-from datalake.curate import CuratedTable, StagingReader, publish_curated
-from datalake.lineage import LINEAGE_COLUMNS
-from datalake.shared_tables import EARNINGS_COLUMNS, earnings_rows, tidy_daily_streams
-from datalake.stage import run_stage
-from datalake.tables import plain_decimal_text
+from datalake.stages.driver import run_stage
+from datalake.stages.shared_tables import EARNINGS_COLUMNS, earnings_rows, tidy_daily_streams
+from datalake.stages.staging2curated import CuratedTable, StagingReader, publish_curated
+from datalake.tables.lineage import LINEAGE_COLUMNS
+from datalake.tables.transforms import plain_decimal_text
 from distrokid.settings import LAYOUTS, SERVICE, STAGING_NAMES
 
 

@@ -20,12 +20,12 @@ Graph error documents and empty or unrecognised pages.
 import re
 from pathlib import Path
 
-from datalake.formats import json_opening
-from datalake.landing import Format, Rejected, Sample, ingest_landing
-from datalake.quarantine import shown
-from datalake.records import load_json, write_ndjson
-from datalake.schemas import schema_file, validate_document
-from datalake.stage import run_stage
+from datalake.stages.driver import run_stage
+from datalake.stages.formats import json_opening
+from datalake.stages.landing2raw import Format, Rejected, Sample, ingest_landing
+from datalake.stages.quarantine import shown
+from datalake.tables.records import load_json, write_ndjson
+from datalake.tables.schemas import schema_file, validate_document
 from metaads.settings import DATASETS, SERVICE
 
 _ID_KEYS = {

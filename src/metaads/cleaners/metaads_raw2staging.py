@@ -14,10 +14,10 @@ are minor units; Graph times with offsets (`-0700`) become UTC `...Z`.
 
 from datetime import UTC, datetime
 
-from datalake.records import latest_records
-from datalake.schemas import load_schema
-from datalake.stage import run_stage
-from datalake.staging import build_staging
+from datalake.stages.driver import run_stage
+from datalake.stages.raw2staging import build_staging
+from datalake.tables.records import latest_records
+from datalake.tables.schemas import load_schema
 from metaads.settings import CANONICAL_ACTIONS, PURCHASE_VALUE_ACTION, SERVICE
 
 _METRICS = {  # staging column -> Graph insights field

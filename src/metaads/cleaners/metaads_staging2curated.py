@@ -15,9 +15,9 @@ the object tables on their unique ids (no fan-out). Unknown stays empty, never 0
 import logging
 from decimal import Decimal
 
-from datalake.curate import CuratedTable, StagingReader, publish_curated
-from datalake.lineage import LINEAGE_COLUMNS
-from datalake.stage import run_stage
+from datalake.stages.driver import run_stage
+from datalake.stages.staging2curated import CuratedTable, StagingReader, publish_curated
+from datalake.tables.lineage import LINEAGE_COLUMNS
 from metaads.settings import CANONICAL_ACTIONS
 
 log = logging.getLogger(__name__)

@@ -21,11 +21,11 @@ import re
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-from datalake.extract import NotConfigured, read_state, save_landing, write_state
+from datalake.extract.common import NotConfigured, read_state, save_landing, write_state
 from datalake.paths import iso, utc_now
-from datalake.runs import EXIT_OK
+from datalake.run.records import EXIT_OK
 from datalake.settings import SettingsError, float_setting, int_setting, secret, setting
-from datalake.stage import run_stage
+from datalake.stages.driver import run_stage
 from metaads.graph import Graph
 from metaads.plan import fetch_insights, month_chunks, plan_window
 from metaads.settings import (

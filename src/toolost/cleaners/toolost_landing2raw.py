@@ -18,14 +18,14 @@ import csv
 import dataclasses
 from pathlib import Path
 
-from datalake.formats import daily_series, json_keys, login_page, series_points
-from datalake.landing import Format, Rejected, Sample, ingest_landing
-from datalake.quarantine import shown
-from datalake.records import load_json
-from datalake.schemas import Column, TableSchema, load_schema, schema_file, validate_document
 from datalake.settings import setting
-from datalake.stage import run_stage
-from datalake.tables import read_header, standardize_delimited
+from datalake.stages.driver import run_stage
+from datalake.stages.formats import daily_series, json_keys, login_page, series_points
+from datalake.stages.landing2raw import Format, Rejected, Sample, ingest_landing
+from datalake.stages.quarantine import shown
+from datalake.tables.io import read_header, standardize_delimited
+from datalake.tables.records import load_json
+from datalake.tables.schemas import Column, TableSchema, load_schema, schema_file, validate_document
 from toolost.settings import (
     APPLE_SERIES,
     DEFAULT_PAYABLE_COLUMN,

@@ -13,11 +13,12 @@ report's undocumented columns (name -> text, in report order), so nothing the re
 import functools
 import json
 
-from datalake.lineage import add_lineage
 from datalake.settings import SettingsError, setting
-from datalake.stage import run_stage
-from datalake.staging import RawFile, build_staging
-from datalake.tables import latest_per_key, plain_decimal_text, read_csv_text
+from datalake.stages.driver import run_stage
+from datalake.stages.raw2staging import RawFile, build_staging
+from datalake.tables.io import read_csv_text
+from datalake.tables.lineage import add_lineage
+from datalake.tables.transforms import latest_per_key, plain_decimal_text
 from toolost.settings import DEFAULT_PAYABLE_COLUMN, PAYABLE_SETTING, SALES_DOCUMENTED
 
 

@@ -10,9 +10,9 @@ other, and so does `combined_streams`). Row lineage in `tidy_daily_streams` is t
 document's when the day has one, else the Apple document's.
 """
 
-from datalake.curate import CuratedTable, StagingReader, publish_curated
-from datalake.shared_tables import earnings_rows, tidy_daily_streams
-from datalake.stage import run_stage
+from datalake.stages.driver import run_stage
+from datalake.stages.shared_tables import earnings_rows, tidy_daily_streams
+from datalake.stages.staging2curated import CuratedTable, StagingReader, publish_curated
 from toolost.settings import SERVICE
 
 _SAME = ("reporting_date", "isrc", "upc", "country")

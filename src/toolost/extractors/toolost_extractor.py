@@ -1,25 +1,25 @@
 """TooLost extractor: analytics JSON and the monthly sales reports, into landing.
 
-TooLost has no public API: a browser session (`datalake.browser`) logs in at `TOOLOST_BASE_URL`
-(default https://toolost.com) with `TOOLOST_EMAIL` / `TOOLOST_PASSWORD`, opens the analytics
-page and keeps the JSON the dashboard fetches (Spotify and Apple, window 1 January to today),
-then opens the notifications page and downloads every sales report attachment (`@MM-YYYY-<n>.csv`)
-not yet in landing (same sanitised name, any timestamp). To log in by hand once (2FA):
-`python src/toolost/extractors/toolost_extractor.py --login`. Exit 3 means "run --login again".
-Output: `landing/toolost/analytics/{spotify,apple}_<stamp>.json` (bodies as served) and
+TooLost has no public API: a browser session (`datalake.extract.browser`) logs in at
+`TOOLOST_BASE_URL` (default https://toolost.com) with `TOOLOST_EMAIL` / `TOOLOST_PASSWORD`, opens
+the analytics page and keeps the JSON the dashboard fetches (Spotify and Apple, window 1 January to
+today), then opens the notifications page and downloads every sales report attachment
+(`@MM-YYYY-<n>.csv`) not yet in landing (same sanitised name, any timestamp). To log in by hand once
+(2FA): `python src/toolost/extractors/toolost_extractor.py --login`. Exit 3 means "run --login
+again". Output: `landing/toolost/analytics/{spotify,apple}_<stamp>.json` (bodies as served) and
 `landing/toolost/sales/<report name>_<stamp>.csv`.
 """
 
 import re
 
-from datalake.browser import (
+from datalake.extract.browser import (
     Site,
     add_login_flag,
     already_landed,
     credentials,
     run_browser_extractor,
 )
-from datalake.stage import run_stage
+from datalake.stages.driver import run_stage
 
 SITE = Site(
     service="toolost",

@@ -15,13 +15,13 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from datalake.atomic import sweep_stale_temps
-from datalake.runs import EXIT_OK
-from datalake.schemas import TableSchema, load_schema
-from datalake.state import ABSENT, Changes
+from datalake.run.records import EXIT_OK
+from datalake.storage.atomic import sweep_stale_temps
+from datalake.storage.changes import ABSENT, Changes
+from datalake.tables.schemas import TableSchema, load_schema
 
 log = logging.getLogger(__name__)
-SHARED_SCHEMAS = Path(__file__).resolve().parent
+SHARED_SCHEMAS = Path(__file__).resolve().parents[1]  # the datalake package: schemas/*.json
 
 
 @dataclass(frozen=True)
@@ -62,7 +62,7 @@ class StagingReader:
 
         Read from the Parquet copy that raw2staging writes beside the CSV (same rows, typed,
         several times faster to read), else from the CSV."""
-        from datalake.tables import iter_csv_typed, iter_parquet
+        from datalake.tables.io import iter_csv_typed, iter_parquet
 
         schema, copy = self.schema(dataset), self.path(dataset).with_suffix(".parquet")
         source = (
@@ -84,8 +84,8 @@ def table_schema(service_dir: Path, name: str) -> TableSchema:
 
 def publish_curated(ctx, tables: Sequence[CuratedTable]) -> int:
     """Build and publish the service's curated tables (skipped when staging is unchanged)."""
-    from datalake.publish import publish
-    from datalake.tables import as_batches
+    from datalake.storage.publish import publish
+    from datalake.tables.io import as_batches
 
     changes = Changes(ctx)
     if not ctx.force and changes.up_to_date():

@@ -15,8 +15,8 @@ from typing import Any
 
 from filelock import FileLock, Timeout
 
-from datalake.atomic import atomic_write_json
 from datalake.paths import Lake, iso, utc_now
+from datalake.storage.atomic import atomic_write_json
 
 
 class LakeLocked(RuntimeError):

@@ -12,7 +12,7 @@ from the service's own columns (a column a service does not have stays empty).
 
 from __future__ import annotations
 
-from datalake.lineage import LINEAGE_COLUMNS
+from datalake.tables.lineage import LINEAGE_COLUMNS
 
 EARNINGS_COLUMNS = (
     "reporting_date",

@@ -16,13 +16,13 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from datalake.lineage import LINEAGE_COLUMNS
+from datalake.tables.lineage import LINEAGE_COLUMNS
 
 
 def _no_repeated_keys(pairs: list[tuple[str, Any]]) -> dict:
     keys = [key for key, _ in pairs]
     if len(set(keys)) < len(keys):
-        from datalake.quarantine import Rejected, shown
+        from datalake.stages.quarantine import Rejected, shown
 
         repeated = sorted({k for k in keys if keys.count(k) > 1})
         raise Rejected(f"JSON object repeats key(s) {shown(repeated)}: ambiguous, not read")
@@ -30,7 +30,7 @@ def _no_repeated_keys(pairs: list[tuple[str, Any]]) -> dict:
 
 
 def _no_constant(name: str):
-    from datalake.quarantine import Rejected
+    from datalake.stages.quarantine import Rejected
 
     raise Rejected(f"JSON holds {name}, which is no number")
 
@@ -38,7 +38,7 @@ def _no_constant(name: str):
 def load_json(data: bytes | str) -> Any:
     """A JSON document (UTF-8, a BOM allowed), refusing repeated keys, NaN and Infinity; a
     document that does not parse is refused with where it stops."""
-    from datalake.quarantine import Rejected
+    from datalake.stages.quarantine import Rejected
 
     text = data.decode("utf-8-sig") if isinstance(data, bytes) else data.lstrip("\ufeff")
     try:
@@ -93,11 +93,11 @@ def latest_records(
 ):
     """One text table of `columns` plus lineage, one row per key, the latest extraction winning.
 
-    `files` are `datalake.staging.RawFile`s, oldest extraction first; `to_row` maps a raw record
-    to a flat row (None skips it). Rows are sorted by key. `covers(file)` may give the
-    (since, until) dates a file answers for completely: rows of earlier extractions in that
-    range are dropped first, so a day the platform no longer reports (restated to nothing) does
-    not keep its old numbers.
+    `files` are `datalake.stages.raw2staging.RawFile`s, oldest extraction first; `to_row` maps a raw
+    record to a flat row (None skips it). Rows are sorted by key. `covers(file)` may give the
+    (since, until) dates a file answers for completely: rows of earlier extractions in that range
+    are dropped first, so a day the platform no longer reports (restated to nothing) does not keep
+    its old numbers.
     """
     import pyarrow as pa
 

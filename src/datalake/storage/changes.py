@@ -30,11 +30,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from datalake.atomic import atomic_write_json
 from datalake.paths import CODE_ROOT, Lake
-from datalake.registry import Registry
+from datalake.storage.atomic import atomic_write_json
+from datalake.storage.registry import Registry
 
-SHARED_CODE = Path(__file__).resolve().parent
+SHARED_CODE = Path(__file__).resolve().parents[1]  # the datalake package
 ABSENT = "absent"  # an output the stage had nothing to write to
 
 
@@ -119,7 +119,7 @@ def _same_code_and_settings(state: dict) -> bool:
 
 def pending_landing(lake: Lake, service: str) -> list[Path]:
     """Landing files not yet seen with their current size and mtime."""
-    from datalake.registry import FileStat
+    from datalake.storage.registry import FileStat
 
     landing = lake.landing(service)
     if not landing.exists():

@@ -23,9 +23,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from datalake.atomic import atomic_path, sweep_stale_temps
 from datalake.paths import iso, parse_stamp, utc_now
-from datalake.quarantine import (
+from datalake.run.records import EXIT_FAILED, EXIT_OK, EXIT_QUARANTINED
+from datalake.stages.quarantine import (
     Rejected,
     cap,
     describe,
@@ -34,9 +34,16 @@ from datalake.quarantine import (
     release,
     shown,
 )
-from datalake.registry import PROCESSED, QUARANTINED, RETIRED, FileStat, Registry, sha256_file
-from datalake.runs import EXIT_FAILED, EXIT_OK, EXIT_QUARANTINED
-from datalake.state import visible_files
+from datalake.storage.atomic import atomic_path, sweep_stale_temps
+from datalake.storage.changes import visible_files
+from datalake.storage.registry import (
+    PROCESSED,
+    QUARANTINED,
+    RETIRED,
+    FileStat,
+    Registry,
+    sha256_file,
+)
 
 log = logging.getLogger(__name__)
 SAMPLE_BYTES = 1 << 16
@@ -130,7 +137,7 @@ def _looks_like(sample: Sample, errors: list[BaseException]) -> str:
         name = f" titled {shown(title[1].strip())}" if title else ""
         return f"it is an HTML page{name} (an error or login page saved as data?)"
     if text[:1] in "{[" and sample.size == len(sample.head):
-        from datalake.records import load_json
+        from datalake.tables.records import load_json
 
         try:
             document = load_json(sample.head)
@@ -147,14 +154,14 @@ def _looks_like(sample: Sample, errors: list[BaseException]) -> str:
 
 def _check_raw(ctx, fmt: Format, path: Path) -> None:
     """What raw holds must be usable downstream: check it before it lands."""
-    from datalake.schemas import check_records, load_schema
+    from datalake.tables.schemas import check_records, load_schema
 
     if fmt.extension == "ndjson":
-        from datalake.records import read_ndjson
+        from datalake.tables.records import read_ndjson
 
         check_records(read_ndjson(path), ctx.service_dir / "schemas" / f"{fmt.schema}.json")
     else:
-        from datalake.tables import read_csv_text
+        from datalake.tables.io import read_csv_text
 
         load_schema(ctx.service_dir, fmt.schema).check(read_csv_text(path))
 

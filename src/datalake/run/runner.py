@@ -1,13 +1,13 @@
 """The master runner: every discovered script, in zone order, one process each.
 
-Stages run in order (extract, landing2raw, raw2staging, staging2curated); within a stage,
-services run in parallel. Each script runs in its own process with a timeout; extractors are
-retried on failure with exponential backoff; a failed cleaner skips that service's later
-cleaners; a cleaner whose inputs have not changed is not started at all. The run holds the lake
-lock, writes `_runs/<run_id>/run.json`, `report.html` and `run.log`, and exits with the worst
-code seen (1 over 3 over 5 over 0; 75 if another run holds the lock). Stopped by SIGTERM or SIGINT,
-it stops its running scripts (see `datalake.processes`), records the run as interrupted and exits
-128 + the signal number.
+Stages run in order (extract, landing2raw, raw2staging, staging2curated); within a stage, services
+run in parallel. Each script runs in its own process with a timeout; extractors are retried on
+failure with exponential backoff; a failed cleaner skips that service's later cleaners; a cleaner
+whose inputs have not changed is not started at all. The run holds the lake lock, writes
+`_runs/<run_id>/run.json`, `report.html` and `run.log`, and exits with the worst code seen (1 over 3
+over 5 over 0; 75 if another run holds the lock). Stopped by SIGTERM or SIGINT, it stops its running
+scripts (see `datalake.run.processes`), records the run as interrupted and exits 128 + the signal
+number.
 """
 
 from __future__ import annotations
@@ -24,10 +24,10 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from datalake.discovery import STAGES, Script, discover
 from datalake.paths import CODE_ROOT, Lake, iso, utc_now
-from datalake.processes import Processes, kill_group, stop_signals
-from datalake.runs import (
+from datalake.run.discovery import STAGES, Script, discover
+from datalake.run.processes import Processes, kill_group, stop_signals
+from datalake.run.records import (
     EXIT_AUTH,
     EXIT_FAILED,
     EXIT_LOCKED,
@@ -42,7 +42,7 @@ from datalake.runs import (
 )
 from datalake.settings import REPO_ROOT, Settings, SettingsError, get_settings, setting
 
-log = logging.getLogger("datalake.runner")
+log = logging.getLogger("datalake.run.runner")
 TIMEOUT_EXIT = 124
 
 
@@ -134,7 +134,7 @@ def _run_process(
 def _run_one(
     script: Script, args, lake: Lake, settings: Settings, run_id: str, processes: Processes
 ) -> Outcome:
-    from datalake.state import is_up_to_date
+    from datalake.storage.changes import is_up_to_date
 
     if processes.stopping:
         return _skipped(script, processes.reason)
@@ -186,7 +186,7 @@ def _skipped(script: Script, why: str) -> Outcome:
 
 
 def _login_command(outcome: Outcome) -> str:
-    from datalake.extract import login_command
+    from datalake.extract.common import login_command
 
     return login_command(outcome.service, outcome.script)
 
@@ -231,7 +231,7 @@ def execute(
 
 def _finish(lake: Lake, run_id: str, args, outcomes, warnings, started, stopped=None) -> int:
     """Write run.json and report.html; the run's exit code (128 + the signal if `stopped`)."""
-    from datalake.report import write_reports
+    from datalake.run.report import write_reports
 
     details = read_script_reports(lake, run_id)
     for outcome in outcomes:
@@ -297,8 +297,8 @@ def _progress(total: int, interactive: bool):
 
 def main(argv: list[str] | None = None, prog: str = "run_datalake") -> int:
     """Entry point of `cronjob/run_datalake.py` and of `datalake run`."""
-    from datalake.locks import LakeLock, LakeLocked
     from datalake.logs import setup_logging
+    from datalake.storage.locks import LakeLock, LakeLocked
 
     args = _parse(argv, prog)
     setup_logging()
@@ -326,7 +326,7 @@ def main(argv: list[str] | None = None, prog: str = "run_datalake") -> int:
         return EXIT_LOCKED
     try:
         setup_logging(settings.log_level, lake.run_dir(run_id) / "run.log")
-        from datalake.atomic import sweep_stale_temps
+        from datalake.storage.atomic import sweep_stale_temps
 
         for zone in ("landing", "raw", "staging", "curated", "archive"):
             sweep_stale_temps(lake.zone(zone))

@@ -17,10 +17,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from datalake.extract import AuthRequired, NotConfigured
+from datalake.extract.common import AuthRequired, NotConfigured
 from datalake.paths import Lake, iso, utc_now
-from datalake.quarantine import cap
-from datalake.runs import (
+from datalake.run.records import (
     EXIT_AUTH,
     EXIT_FAILED,
     EXIT_NOT_CONFIGURED,
@@ -29,6 +28,7 @@ from datalake.runs import (
     new_run_id,
 )
 from datalake.settings import SettingsError, get_settings, recording_reads, setting
+from datalake.stages.quarantine import cap
 
 _STAGE_RE = re.compile(
     r"^(?P<service>[a-z0-9]+)_(?P<stage>landing2raw|raw2staging|staging2curated)$"

@@ -7,9 +7,9 @@ The driver validates against `schemas/stg_<dataset>.json`, writes `staging/<serv
 times faster to read than the CSV) only if its content changed, and skips a dataset whose raw
 files did not change.
 
-A raw file that cannot be staged (written before raw's schemas were as strict as they are now,
-say) never blocks the stage: when a dataset fails, each of its raw files is built alone, the ones
-that fail alone are retired to `archive/raw/` with their reason (`datalake.quarantine.retire`),
+A raw file that cannot be staged (written before raw's schemas were as strict as they are now, say)
+never blocks the stage: when a dataset fails, each of its raw files is built alone, the ones that
+fail alone are retired to `archive/raw/` with their reason (`datalake.stages.quarantine.retire`),
 and the dataset is built from the rest; the stage then exits 5. A failure that no single file
 explains (or a fault of the lake itself) still fails the stage.
 """
@@ -22,14 +22,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from datalake.atomic import atomic_path, sweep_stale_temps
-from datalake.lineage import Lineage
-from datalake.quarantine import describe, is_lake_fault, retire
-from datalake.registry import Registry
-from datalake.runs import EXIT_OK, EXIT_QUARANTINED
-from datalake.schemas import load_schema
+from datalake.run.records import EXIT_OK, EXIT_QUARANTINED
 from datalake.settings import SettingsError
-from datalake.state import Changes
+from datalake.stages.quarantine import describe, is_lake_fault, retire
+from datalake.storage.atomic import atomic_path, sweep_stale_temps
+from datalake.storage.changes import Changes
+from datalake.storage.registry import Registry
+from datalake.tables.lineage import Lineage
+from datalake.tables.schemas import load_schema
 
 log = logging.getLogger(__name__)
 
@@ -75,7 +75,7 @@ def _write(builder, files: list[RawFile], schema, target: Path, keep: bool = Tru
     """Build a dataset from `files` into `target` and its Parquet copy (or only try, if not
     `keep`). The Parquet copy is replaced first (the inner block exits first), then the CSV; a
     file whose content did not change is kept as it is (and so is its mtime)."""
-    from datalake.tables import as_batches, same_content, write_table
+    from datalake.tables.io import as_batches, same_content, write_table
 
     copy = target.with_suffix(".parquet")
     with atomic_path(target) as temp, atomic_path(copy) as parquet_temp:

@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from datalake.lineage import LINEAGE_COLUMNS
-from datalake.quarantine import shown
+from datalake.stages.quarantine import shown
+from datalake.tables.lineage import LINEAGE_COLUMNS
 
 _NUMBER = r"^-?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$"
 _FITS_DECIMAL = r"^-?0*\d{1,20}(\.\d{1,18}0*)?$"  # decimal128(38, 18) without rounding

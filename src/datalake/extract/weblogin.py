@@ -16,7 +16,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from datalake.extract import AuthRequired
+from datalake.extract.common import AuthRequired
 from datalake.logs import register_secret
 from datalake.settings import secret, setting
 
@@ -60,7 +60,7 @@ def credentials(prefix: str) -> Credentials:
 
 def login_command(script: Path) -> str:
     """The exact command a person runs to log in again (the runner reports the same)."""
-    from datalake import extract
+    from datalake.extract import common as extract
 
     return extract.login_command(script.parents[1].name, script.name)
 

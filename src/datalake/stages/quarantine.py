@@ -28,9 +28,9 @@ import sys
 import zipfile
 from pathlib import Path
 
-from datalake.atomic import atomic_path, atomic_write_json
 from datalake.paths import Lake, iso, utc_now
-from datalake.registry import QUARANTINED, RETIRED, Registry
+from datalake.storage.atomic import atomic_path, atomic_write_json
+from datalake.storage.registry import QUARANTINED, RETIRED, Registry
 
 log = logging.getLogger(__name__)
 MAX_REASON = 400

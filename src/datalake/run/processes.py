@@ -21,7 +21,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-log = logging.getLogger("datalake.runner")
+log = logging.getLogger("datalake.run.runner")
 POSIX = sys.platform != "win32"
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 

@@ -3,8 +3,8 @@
 One persistent profile per service and account under `PLAYWRIGHT_SESSION_DIR` (default
 `<repo>/.sessions/`, owner-only), its cookies also kept in `storage_state.json` (session cookies
 would not survive a browser restart otherwise). Unattended runs are headless and never wait for a
-person (see `datalake.weblogin`); `--login` opens a visible browser (headless without a display or
-with `BROWSER_HEADLESS=true`) and saves the session. Every wait is bounded by
+person (see `datalake.extract.weblogin`); `--login` opens a visible browser (headless without a
+display or with `BROWSER_HEADLESS=true`) and saves the session. Every wait is bounded by
 `BROWSER_TIMEOUT_SECONDS` (default 30; `BROWSER_LOGIN_TIMEOUT_SECONDS`, 300, for a person).
 Downloads and captured JSON go into landing atomically, with a UTC timestamp and a sanitised name.
 On failure a screenshot and the page HTML go to `DATALAKE_DEBUG_DIR/<run_id>/` (default
@@ -32,7 +32,7 @@ from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import parse_qsl, urljoin, urlsplit
 
-from datalake.extract import (
+from datalake.extract.common import (
     AuthRequired,
     ExtractError,
     NotConfigured,
@@ -40,10 +40,7 @@ from datalake.extract import (
     move_into_landing,
     save_landing,
 )
-from datalake.logs import redact, register_secret
-from datalake.paths import stamp
-from datalake.settings import REPO_ROOT, SettingsError, choice_setting, int_setting, setting
-from datalake.weblogin import (
+from datalake.extract.weblogin import (
     Credentials,
     Site,
     ask,
@@ -52,6 +49,9 @@ from datalake.weblogin import (
     login_command,
     page_state,
 )
+from datalake.logs import redact, register_secret
+from datalake.paths import stamp
+from datalake.settings import REPO_ROOT, SettingsError, choice_setting, int_setting, setting
 
 __all__ = ["BrowserSession", "Site", "add_login_flag", "credentials", "run_browser_extractor"]
 log = logging.getLogger(__name__)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from datalake.atomic import atomic_write_json
+from datalake.storage.atomic import atomic_write_json
 
 REGISTRY_NAME = "_hashes.json"
 PROCESSED = "processed"

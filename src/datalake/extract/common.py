@@ -13,8 +13,8 @@ import unicodedata
 from datetime import datetime
 from pathlib import Path
 
-from datalake.atomic import atomic_path, atomic_write_bytes
 from datalake.paths import Lake, stamp
+from datalake.storage.atomic import atomic_path, atomic_write_bytes
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._@-]+")
 
@@ -98,7 +98,7 @@ def read_state(lake: Lake, service: str, name: str) -> dict | None:
 def write_state(lake: Lake, service: str, name: str, state: dict) -> None:
     """Save an extractor's state atomically; call it only after the landing files it describes
     are saved, so a run killed in between re-fetches instead of skipping data."""
-    from datalake.atomic import atomic_write_json
+    from datalake.storage.atomic import atomic_write_json
 
     atomic_write_json(_state_file(lake, service, name), state)
 

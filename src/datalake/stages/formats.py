@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from datalake.quarantine import Rejected, shown
+from datalake.stages.quarantine import Rejected, shown
 
 
 @functools.lru_cache(maxsize=4)
@@ -93,7 +93,7 @@ def daily_series(
     """A converter to a raw `date,<value>` CSV, ascending by date, from `parse(bytes)`'s
     (date, value) points in any order (see `series_points`). `empty` is the reason to reject a
     series without points (None: an empty series is valid, e.g. a window that just restarted)."""
-    from datalake.tables import write_records
+    from datalake.tables.io import write_records
 
     def convert(src: Path, dst: Path) -> dict:
         points = series_points(parse(src.read_bytes()), value)

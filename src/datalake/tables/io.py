@@ -112,11 +112,11 @@ def _standardize(src, dst, schema, delimiter, quoted, encoding, on_batch) -> dic
     rows, header = 0, read_header(src, delimiter, encoding, quoted)
     names = [c.name for c in schema.columns]
     if header != names:
-        from datalake.quarantine import shown
-        from datalake.schemas import SchemaError
+        from datalake.stages.quarantine import shown
+        from datalake.tables.schemas import SchemaError
 
         raise SchemaError(f"header does not match {schema.name}: {shown(header, 200)}")
-    from datalake.schemas import KeyCheck, SchemaError
+    from datalake.tables.schemas import KeyCheck, SchemaError
 
     text_schema = pa.schema([(n, pa.string()) for n in names])
     options, keys = pacsv.WriteOptions(quoting_style="needed"), KeyCheck(schema)
@@ -146,36 +146,6 @@ def write_records(dst: Path, header: list[str], records: Iterable) -> int:
             writer.writerow(record)
             count += 1
     return count
-
-
-def latest_per_key(tables: list, key: str):
-    """Tables concatenated (oldest extraction first); per key the last row wins; sorted by key.
-
-    This is "latest extraction wins" when the tables come oldest first (as `raw_files` gives them).
-    """
-    table = pa.concat_tables(tables)
-    rows = table.append_column("_row", pa.array(range(table.num_rows), pa.int64()))
-    last = rows.group_by(key, use_threads=False).aggregate([("_row", "max")])
-    return table.take(last.column("_row_max")).sort_by(key)
-
-
-_PLAIN_DECIMAL = r"^-?\d+(\.\d+)?$"
-
-
-def plain_decimal_text(array):
-    """Number text in plain decimal form, exactly: `1.5E-05` -> `0.000015`, `.5` -> `0.5`,
-    `5.` -> `5`; text already plain is left as it is (trailing zeros included)."""
-    import pyarrow.compute as pc
-
-    plain = pc.match_substring_regex(array, _PLAIN_DECIMAL)
-    odd = pc.and_(pc.invert(pc.fill_null(plain, True)), pc.not_equal(array, ""))
-    if not pc.any(odd).as_py():
-        return array
-    fixed = [
-        v if not v or ok else format(Decimal(v), "f")
-        for v, ok in zip(array.to_pylist(), plain.to_pylist(), strict=True)
-    ]
-    return pa.array(fixed, pa.string())
 
 
 def iter_csv_typed(path: Path, schema, block_size: int = BLOCK_SIZE) -> Iterator[pa.RecordBatch]:

@@ -10,21 +10,13 @@ The current version's hash, size and publication time are kept in
 
 from __future__ import annotations
 
-import json
 import logging
-import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import datetime
-from pathlib import Path
-from typing import Any
 
-from filelock import FileLock
-
-from datalake.archive import archive_version
-from datalake.atomic import atomic_write_json, replace_atomically, temp_path_for
-from datalake.paths import Lake, iso, utc_now
-from datalake.registry import FileStat
+from datalake.paths import Lake
+from datalake.storage.curated import commit_files, current_meta, table_lock, temp_pair
+from datalake.storage.registry import FileStat
 
 log = logging.getLogger(__name__)
 
@@ -34,77 +26,6 @@ class PublishResult:
     table: str
     changed: bool
     rows: int  # rows written by this publisher (its partition's, for a shared table)
-
-
-def _manifest_path(lake: Lake, name: str) -> Path:
-    return lake.curated / "_manifest" / f"{name}.json"
-
-
-def current_meta(lake: Lake, name: str) -> dict[str, Any] | None:
-    """The manifest of the current version of a curated table, if any."""
-    path = _manifest_path(lake, name)
-    return json.loads(path.read_text("utf-8")) if path.exists() else None
-
-
-def table_lock(lake: Lake, name: str) -> FileLock:
-    """The lock that serialises writers of one curated table (released if the process dies)."""
-    folder = lake.curated / "_manifest"
-    folder.mkdir(parents=True, exist_ok=True)
-    return FileLock(str(folder / f".{name}.lock"))
-
-
-def temp_pair(lake: Lake, name: str) -> tuple[Path, Path]:
-    """Temp paths for a new CSV and Parquet version of a table."""
-    lake.curated.mkdir(parents=True, exist_ok=True)
-    return (
-        temp_path_for(lake.curated / f"{name}.csv"),
-        temp_path_for(lake.curated / f"{name}.parquet"),
-    )
-
-
-def commit_files(
-    lake: Lake,
-    name: str,
-    csv_temp: Path,
-    parquet_temp: Path,
-    run_id: str,
-    rows: int | None = None,
-    note: str = "",
-    sources: list[str] | None = None,
-) -> None:
-    """Archive the current version (if any), then move the new files into place."""
-    csv_path, parquet_path = lake.curated / f"{name}.csv", lake.curated / f"{name}.parquet"
-    meta = current_meta(lake, name)
-    if csv_path.exists():
-        published = meta["published_at"] if meta else iso(_mtime(csv_path))
-        archive_version(lake, name, csv_path, datetime.fromisoformat(published))
-    published_at = utc_now()
-    if parquet_temp.exists():
-        replace_atomically(parquet_temp, parquet_path)
-    replace_atomically(csv_temp, csv_path)
-    stat = FileStat.of(csv_path)
-    atomic_write_json(
-        _manifest_path(lake, name),
-        {
-            "table": name,
-            "size": stat.size,
-            "mtime_ns": stat.mtime_ns,
-            "rows": rows,
-            "published_at": published_at.isoformat(),
-            "run_id": run_id,
-            "note": note,
-            **({"sources": sources} if sources is not None else {}),
-        },
-    )
-    log.info(
-        "published %s (%s rows)%s", name, "?" if rows is None else rows, f": {note}" if note else ""
-    )
-
-
-def _mtime(path: Path) -> datetime:
-    from datetime import UTC
-
-    return datetime.fromtimestamp(os.stat(path).st_mtime, UTC).replace(microsecond=0)
 
 
 def _existing_sources(lake: Lake, name: str, column: str) -> list[str]:
@@ -127,7 +48,7 @@ def _existing_sources(lake: Lake, name: str, column: str) -> list[str]:
 def _rows_of_source(lake: Lake, name: str, schema, column: str, source: str) -> Iterator:
     import pyarrow.compute as pc
 
-    from datalake.tables import iter_csv_typed
+    from datalake.tables.io import iter_csv_typed
 
     for batch in iter_csv_typed(lake.curated / f"{name}.csv", schema):
         kept = batch.filter(pc.equal(batch.column(column), source))
@@ -139,7 +60,7 @@ def _own_rows(batches: Iterable, column: str, partition: str) -> Iterator:
     """A partition's new rows, each of which must name that partition as its source."""
     import pyarrow.compute as pc
 
-    from datalake.schemas import SchemaError
+    from datalake.tables.schemas import SchemaError
 
     for batch in batches:
         values = batch.column(column)
@@ -188,7 +109,7 @@ def publish(
 
     Curated tables are built from validated staging, so value checks are off by default
     (`check=True` turns them on); columns and types are always enforced."""
-    from datalake.tables import same_content, write_table
+    from datalake.tables.io import same_content, write_table
 
     name = schema.name
     with table_lock(lake, name):

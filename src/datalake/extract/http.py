@@ -32,7 +32,7 @@ from tenacity import (
     wait_random,
 )
 
-from datalake.extract import ExtractError
+from datalake.extract.common import ExtractError
 from datalake.logs import redact, register_secret
 
 log = logging.getLogger(__name__)

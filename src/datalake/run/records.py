@@ -13,8 +13,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from datalake.atomic import atomic_write_text
 from datalake.paths import Lake, stamp
+from datalake.storage.atomic import atomic_write_text
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_AUTH, EXIT_NOT_CONFIGURED, EXIT_QUARANTINED = (
     0,

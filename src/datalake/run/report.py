@@ -11,9 +11,9 @@ from __future__ import annotations
 import json
 from html import escape
 
-from datalake.atomic import atomic_write_text
 from datalake.logs import redact, redact_obj
 from datalake.paths import Lake
+from datalake.storage.atomic import atomic_write_text
 
 _STYLE = """body{font:14px system-ui,sans-serif;margin:2em;color:#222}
 table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:4px 8px;text-align:left}

@@ -1,0 +1,1 @@
+"""The master runner: discovery of scripts, planning, process control, run records and reports."""

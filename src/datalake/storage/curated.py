@@ -1,0 +1,97 @@
+"""The curated zone's table store: each table's manifest, lock and atomic commit.
+
+`curated/_manifest/<table>.json` describes the current version of a table (size, mtime, rows,
+publication time, sources). `commit_files()` archives the current version first
+(`datalake.storage.archive`), then moves the new CSV and Parquet files into place atomically.
+`table_lock()` serialises every writer of one table: publishing runs, partitions of a shared
+table, restores.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from filelock import FileLock
+
+from datalake.paths import Lake, iso, utc_now
+from datalake.storage.archive import archive_version
+from datalake.storage.atomic import atomic_write_json, replace_atomically, temp_path_for
+from datalake.storage.registry import FileStat
+
+log = logging.getLogger(__name__)
+
+
+def _manifest_path(lake: Lake, name: str) -> Path:
+    return lake.curated / "_manifest" / f"{name}.json"
+
+
+def current_meta(lake: Lake, name: str) -> dict[str, Any] | None:
+    """The manifest of the current version of a curated table, if any."""
+    path = _manifest_path(lake, name)
+    return json.loads(path.read_text("utf-8")) if path.exists() else None
+
+
+def table_lock(lake: Lake, name: str) -> FileLock:
+    """The lock that serialises writers of one curated table (released if the process dies)."""
+    folder = lake.curated / "_manifest"
+    folder.mkdir(parents=True, exist_ok=True)
+    return FileLock(str(folder / f".{name}.lock"))
+
+
+def temp_pair(lake: Lake, name: str) -> tuple[Path, Path]:
+    """Temp paths for a new CSV and Parquet version of a table."""
+    lake.curated.mkdir(parents=True, exist_ok=True)
+    return (
+        temp_path_for(lake.curated / f"{name}.csv"),
+        temp_path_for(lake.curated / f"{name}.parquet"),
+    )
+
+
+def commit_files(
+    lake: Lake,
+    name: str,
+    csv_temp: Path,
+    parquet_temp: Path,
+    run_id: str,
+    rows: int | None = None,
+    note: str = "",
+    sources: list[str] | None = None,
+) -> None:
+    """Archive the current version (if any), then move the new files into place."""
+    csv_path, parquet_path = lake.curated / f"{name}.csv", lake.curated / f"{name}.parquet"
+    meta = current_meta(lake, name)
+    if csv_path.exists():
+        published = meta["published_at"] if meta else iso(_mtime(csv_path))
+        archive_version(lake, name, csv_path, datetime.fromisoformat(published))
+    published_at = utc_now()
+    if parquet_temp.exists():
+        replace_atomically(parquet_temp, parquet_path)
+    replace_atomically(csv_temp, csv_path)
+    stat = FileStat.of(csv_path)
+    atomic_write_json(
+        _manifest_path(lake, name),
+        {
+            "table": name,
+            "size": stat.size,
+            "mtime_ns": stat.mtime_ns,
+            "rows": rows,
+            "published_at": published_at.isoformat(),
+            "run_id": run_id,
+            "note": note,
+            **({"sources": sources} if sources is not None else {}),
+        },
+    )
+    log.info(
+        "published %s (%s rows)%s", name, "?" if rows is None else rows, f": {note}" if note else ""
+    )
+
+
+def _mtime(path: Path) -> datetime:
+    from datetime import UTC
+
+    return datetime.fromtimestamp(os.stat(path).st_mtime, UTC).replace(microsecond=0)
