@@ -29,7 +29,7 @@ import zipfile
 from pathlib import Path
 
 from datalake.paths import Lake, iso, utc_now
-from datalake.storage.atomic import atomic_path, atomic_write_json
+from datalake.storage.atomic import atomic_path, atomic_write_json, remove
 from datalake.storage.registry import QUARANTINED, RETIRED, Registry
 
 log = logging.getLogger(__name__)
@@ -134,7 +134,7 @@ def release(lake: Lake, service: str, sha256: str, landing: Path) -> None:
     """Remove the quarantine copy of a file that a retry has now processed."""
     copy = lake.quarantine(service) / _copy_name(sha256, landing)
     for path in (copy, copy.with_name(copy.name + ".reason.json")):
-        path.unlink(missing_ok=True)
+        remove(path)
 
 
 def retire(
@@ -169,7 +169,7 @@ def retire(
         retired_by=run_id,
     )
     registry.save()  # recorded before the raw file goes: a crash in between leaves it in raw
-    raw.unlink()
+    remove(raw)
     log.warning("retired %s to %s: %s", lake.relative(raw), lake.relative(target), reason)
     return lake.relative(target), reason
 

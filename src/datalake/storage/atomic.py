@@ -1,8 +1,14 @@
-"""Atomic file writes: temp file in the same folder, fsync, rename.
+"""Zone file commits: temp file in the same folder, fsync, rename; the storage seam.
 
 A reader (or a run killed half-way) sees either the old file or the new one, never a partial one.
 Temp files are hidden (`.name.<pid>.tmp`) so no scanner picks them up, and
 `sweep_stale_temps()` removes the ones a killed process left behind.
+
+Every zone file the pipeline commits goes through `atomic_path` (and the `atomic_write_*`
+helpers built on it) or `replace_atomically`, and every zone file it deletes through `remove`.
+Those three announce the final path to the listeners registered with `on_change` (the MinIO
+mirror is one), so another storage backend is one hook here, not a change in every stage. The
+local lake stays the working copy that stages read.
 """
 
 from __future__ import annotations
@@ -12,13 +18,39 @@ import logging
 import os
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 log = logging.getLogger(__name__)
 TEMP_SUFFIX = ".tmp"
+
+
+COMMITTED, REMOVED = "committed", "removed"
+_LISTENERS: list[Callable[[Path, str], None]] = []
+
+
+def on_change(listener: Callable[[Path, str], None]) -> Callable[[], None]:
+    """Call `listener(path, COMMITTED | REMOVED)` after each commit or removal in this process;
+    returns a function that unregisters it."""
+    _LISTENERS.append(listener)
+    return lambda: _LISTENERS.remove(listener)
+
+
+def _announce(path: Path, change: str) -> None:
+    for listener in list(_LISTENERS):
+        listener(Path(path), change)
+
+
+def remove(path: Path) -> bool:
+    """Delete a zone file (announced like a commit); False if it was not there."""
+    try:
+        Path(path).unlink()
+    except FileNotFoundError:
+        return False
+    _announce(path, REMOVED)
+    return True
 
 
 def temp_path_for(target: Path) -> Path:
@@ -60,6 +92,7 @@ def atomic_path(target: Path) -> Iterator[Path]:
         _fsync_file(temp)
         os.replace(temp, target)
         _fsync_dir(target.parent)
+        _announce(target, COMMITTED)
     finally:
         if temp.exists():
             temp.unlink()
@@ -86,6 +119,7 @@ def replace_atomically(source: Path, target: Path) -> None:
     _fsync_file(source)
     os.replace(source, target)
     _fsync_dir(target.parent)
+    _announce(target, COMMITTED)
 
 
 def _pid_alive(pid: int) -> bool:

@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 
 from datalake.paths import Lake
 from datalake.storage.archive import Version, list_versions
+from datalake.storage.atomic import remove
 from datalake.storage.curated import commit_files, current_meta, table_lock, temp_pair
 
 log = logging.getLogger(__name__)
@@ -45,7 +46,7 @@ def restore(lake: Lake, name: str, moment: datetime, run_id: str = "restore") ->
                 shutil.copyfile(version.parquet, parquet_temp)
             else:  # never leave a Parquet file that disagrees with the restored CSV
                 log.warning("%s has no Parquet copy: the current Parquet file is removed", version)
-                (lake.curated / f"{name}.parquet").unlink(missing_ok=True)
+                remove(lake.curated / f"{name}.parquet")
             commit_files(
                 lake,
                 name,
