@@ -34,6 +34,7 @@ from datalake.stages.quarantine import (
     release,
     shown,
 )
+from datalake.stages.rawmeta import MetaError, RawMeta, check_meta
 from datalake.storage.atomic import atomic_path, sweep_stale_temps
 from datalake.storage.changes import visible_files
 from datalake.storage.registry import (
@@ -84,6 +85,7 @@ class Format:
     convert: Callable[[Path, Path], dict[str, Any]]
     extension: str = "csv"
     schema: str | None = None  # `schemas/<schema>.json`: what the raw file must meet
+    meta: type = RawMeta  # what `convert` returns about the raw file (see `rawmeta`)
 
 
 @dataclass
@@ -171,7 +173,7 @@ def _convert(ctx, landing: Path, sha: str, fmt: Format) -> tuple[str, dict[str, 
     interrupted run already wrote is replaced by identical bytes (conversion is deterministic)."""
     target = ctx.lake.raw(ctx.service) / fmt.dataset / f"{landing.stem}__{sha[:12]}.{fmt.extension}"
     with atomic_path(target) as temp:
-        meta = fmt.convert(landing, temp) or {}
+        meta = check_meta(fmt.meta, fmt.convert(landing, temp), fmt.name)
         if fmt.schema:
             _check_raw(ctx, fmt, temp)
     return ctx.lake.relative(target), meta
@@ -188,6 +190,8 @@ def _process(ctx, registry, landing: Path, sha: str, formats, rejects, outcome) 
         return _quarantine(ctx, registry, landing, sha, route, outcome)
     try:
         target, meta = _convert(ctx, landing, sha, route)
+    except MetaError:
+        raise  # the converter's bug, not the file's: fail loudly
     except Rejected as error:
         return _quarantine(ctx, registry, landing, sha, f"{route.name}: {error}", outcome)
     except Exception as error:  # malformed content: never crash the run, set the file aside

@@ -25,6 +25,7 @@ from typing import Any
 from datalake.run.records import EXIT_OK, EXIT_QUARANTINED
 from datalake.settings import SettingsError
 from datalake.stages.quarantine import describe, is_lake_fault, retire
+from datalake.stages.rawmeta import RawMeta
 from datalake.storage.atomic import atomic_path, sweep_stale_temps
 from datalake.storage.changes import Changes
 from datalake.storage.registry import Registry
@@ -40,7 +41,7 @@ class RawFile:
 
     path: Path
     lineage: Lineage
-    meta: dict[str, Any]
+    meta: RawMeta  # as its format declared it (a subclass of RawMeta)
     landed_order: int
 
 

@@ -15,12 +15,14 @@ import json
 import re
 from datetime import date
 from pathlib import Path
+from typing import Required
 
 from datalake.stages.driver import run_stage
 from datalake.stages.formats import daily_series
 from datalake.stages.formats import login_page as login_page_reject
 from datalake.stages.landing2raw import Format, Rejected, Sample, ingest_landing
 from datalake.stages.quarantine import shown
+from datalake.stages.rawmeta import RawMeta
 from datalake.storage.atomic import temp_path_for
 from datalake.tables.io import standardize_delimited, write_records
 from datalake.tables.schemas import load_schema
@@ -28,6 +30,13 @@ from distrokid.settings import BANK_13, BANK_15, LOGIN_MARKERS, SERVICE, SPOTIFY
 
 _SPOTIFY_RE = re.compile(r"AmCharts\.makeChart\(\s*[\"']" + SPOTIFY_CHART_ID + r"[\"']\s*,\s*")
 _APPLE_RE = re.compile(r"var\s+chartData\s*=\s*")
+
+
+class StatementMeta(RawMeta):
+    """A statement's raw file: its layout and latest `Reporting Date` (newest statement wins)."""
+
+    layout: Required[int]
+    max_reporting_date: Required[str]
 
 
 def _header(sample: Sample, delimiter: str) -> tuple[str, ...]:
@@ -121,18 +130,21 @@ FORMATS = [
         "bank_details",
         lambda s: _header(s, "\t") == BANK_13,
         _statement(13, "\t", False),
+        meta=StatementMeta,
     ),
     Format(
         "bank_details_csv15",
         "bank_details",
         lambda s: _header(s, ",") == BANK_15,
         _statement(15, ",", True),
+        meta=StatementMeta,
     ),
     Format(
         "bank_details_xlsx",
         "bank_details",
         lambda s: s.head.startswith(b"PK\x03\x04") and b"xl/" in s.head,
         _xlsx_statement,
+        meta=StatementMeta,
     ),
     Format(
         "spotify_stats_page",

@@ -24,6 +24,7 @@ from datalake.stages.driver import run_stage
 from datalake.stages.formats import json_opening
 from datalake.stages.landing2raw import Format, Rejected, Sample, ingest_landing
 from datalake.stages.quarantine import shown
+from datalake.stages.rawmeta import RawMeta
 from datalake.tables.records import load_json, write_ndjson
 from datalake.tables.schemas import schema_file, validate_document
 from metaads.settings import DATASETS, SERVICE
@@ -35,6 +36,16 @@ _ID_KEYS = {
     "ad_insights": "ad_id",
     "campaign_insights": "campaign_id",
 }
+
+
+class GraphMeta(RawMeta, total=False):
+    """A Graph landing file's raw file: the request it answered (insights: the days covered)."""
+
+    level: str
+    since: str
+    until: str
+    report_run_id: str
+    partial: bool  # one page of a longer listing, saved by hand
 
 
 def dataset_of_item(item: dict) -> str | None:
@@ -113,6 +124,7 @@ FORMATS = [
         _converter(name),
         "ndjson",
         schema=f"raw_{name}",
+        meta=GraphMeta,
     )
     for name in DATASETS
 ]

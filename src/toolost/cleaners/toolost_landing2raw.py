@@ -17,12 +17,14 @@ undocumented columns; one lacking a required column or the payable column
 import csv
 import dataclasses
 from pathlib import Path
+from typing import Required
 
 from datalake.settings import setting
 from datalake.stages.driver import run_stage
 from datalake.stages.formats import daily_series, json_keys, login_page, series_points
 from datalake.stages.landing2raw import Format, Rejected, Sample, ingest_landing
 from datalake.stages.quarantine import shown
+from datalake.stages.rawmeta import RawMeta
 from datalake.tables.io import read_header, standardize_delimited
 from datalake.tables.records import load_json
 from datalake.tables.schemas import Column, TableSchema, load_schema, schema_file, validate_document
@@ -37,6 +39,13 @@ from toolost.settings import (
     SERVICE,
     SPOTIFY_SERIES,
 )
+
+
+class SalesReportMeta(RawMeta):
+    """A sales report's raw file: which column was the payable amount, which were unknown."""
+
+    payable_column: Required[str]
+    undocumented_columns: Required[list[str]]
 
 
 def parse_series(doc, key: str, schema: str) -> list[tuple[str, int]]:
@@ -109,7 +118,7 @@ def formats(payable: str) -> list[Format]:
             lambda s: {SPOTIFY_SERIES} == json_keys(s) & {SPOTIFY_SERIES, APPLE_SERIES},
             _analytics(SPOTIFY_SERIES, "landing_spotify_analytics"),
         ),
-        Format("sales_report", "sales", is_sales_report, _sales(payable)),
+        Format("sales_report", "sales", is_sales_report, _sales(payable), meta=SalesReportMeta),
     ]
 
 
