@@ -1,7 +1,5 @@
 """Raw-file metadata has a declared shape per format; a converter that breaks it fails loudly."""
 
-from __future__ import annotations
-
 from typing import Required
 
 import pytest

@@ -23,13 +23,12 @@ def _zone_files(root: Path) -> set[Path]:
 
 
 def test_every_zone_file_a_run_writes_went_through_the_seam(lake_root):
-    from distrokid.cleaners import distrokid_landing2raw as l2r
-    from distrokid.cleaners import distrokid_raw2staging as r2s
-    from distrokid.cleaners import distrokid_staging2curated as s2c
-
     from datalake.stages.landing2raw import ingest_landing
     from datalake.stages.raw2staging import build_staging
     from datalake.stages.staging2curated import publish_curated
+    from distrokid.cleaners import distrokid_landing2raw as l2r
+    from distrokid.cleaners import distrokid_raw2staging as r2s
+    from distrokid.cleaners import distrokid_staging2curated as s2c
 
     shutil.copytree(SAMPLES / "distrokid", lake_root / "landing" / "distrokid")
     (lake_root / "landing" / "distrokid" / "broken_20261130T000000Z.csv").write_text("a,b\n")

@@ -5,9 +5,9 @@ statement's `layout` and `max_reporting_date`); landing2raw checks what the conv
 against it before anything is recorded, keeps it in `raw/<service>/_hashes.json`, and
 raw2staging hands it to the builders as `RawFile.meta`. A converter that returns something else
 is a bug in the code, not in the file: `MetaError` fails the script instead of quarantining.
+(No `from __future__ import annotations` in modules declaring these: TypedDict needs real
+annotations to tell `Required` keys.)
 """
-
-from __future__ import annotations
 
 import typing
 from typing import Any, Required, TypedDict
