@@ -62,32 +62,27 @@ def secret(name: str) -> str | None:
     return setting(name)
 
 
-def int_setting(name: str, default: int, minimum: int = 0) -> int:
-    """An integer setting, validated."""
+def _number_setting(name: str, default, minimum, kind: type, word: str):
     raw = setting(name)
     if raw is None:
         return default
     try:
-        value = int(raw)
+        value = kind(raw)
     except ValueError:
-        raise SettingsError(f"{name} must be an integer, got {raw!r}") from None
+        raise SettingsError(f"{name} must be {word}, got {raw!r}") from None
     if value < minimum:
         raise SettingsError(f"{name} must be >= {minimum}, got {value}")
     return value
+
+
+def int_setting(name: str, default: int, minimum: int = 0) -> int:
+    """An integer setting, validated."""
+    return _number_setting(name, default, minimum, int, "an integer")
 
 
 def float_setting(name: str, default: float, minimum: float = 0.0) -> float:
     """A float setting, validated."""
-    raw = setting(name)
-    if raw is None:
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise SettingsError(f"{name} must be a number, got {raw!r}") from None
-    if value < minimum:
-        raise SettingsError(f"{name} must be >= {minimum}, got {value}")
-    return value
+    return _number_setting(name, default, minimum, float, "a number")
 
 
 def choice_setting(name: str, default: str, choices: tuple[str, ...]) -> str:

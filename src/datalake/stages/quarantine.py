@@ -88,6 +88,14 @@ def describe(error: BaseException) -> str:
     return f"{type(error).__name__}: {error}"
 
 
+def _reason_file(beside: Path, sha256: str, reason: str, run_id: str, hint: str, **fields) -> None:
+    """`<beside>.reason.json`: why a file was set aside and what to do about it."""
+    atomic_write_json(
+        beside.with_name(beside.name + ".reason.json"),
+        {**fields, "sha256": sha256, "reason": reason, "run_id": run_id, "what_to_do": hint},
+    )
+
+
 def _copy_name(sha256: str, landing: Path) -> str:
     return f"{sha256[:12]}_{landing.name}"
 
@@ -107,16 +115,14 @@ def quarantine(
     copy = folder / _copy_name(sha256, landing)
     with atomic_path(copy) as temp:
         shutil.copyfile(landing, temp)
-    atomic_write_json(
-        copy.with_name(copy.name + ".reason.json"),
-        {
-            "landing_file": lake.relative(landing),
-            "sha256": sha256,
-            "reason": reason,
-            "quarantined_at": iso(utc_now()),
-            "run_id": run_id,
-            "what_to_do": RETRY_HINT,
-        },
+    _reason_file(
+        copy,
+        sha256,
+        reason,
+        run_id,
+        RETRY_HINT,
+        landing_file=lake.relative(landing),
+        quarantined_at=iso(utc_now()),
     )
     registry.record(
         sha256,
@@ -148,17 +154,15 @@ def retire(
     entry = registry.entry(sha256) or {}
     with atomic_path(target) as temp, open(raw, "rb") as source, gzip.open(temp, "wb") as sink:
         shutil.copyfileobj(source, sink)
-    atomic_write_json(
-        target.with_name(relative.name + ".reason.json"),
-        {
-            "raw_file": lake.relative(raw),
-            "landing_file": entry.get("landing_path"),
-            "sha256": sha256,
-            "reason": reason,
-            "retired_at": iso(utc_now()),
-            "run_id": run_id,
-            "what_to_do": RETRY_HINT + " (the landing file is converted again)",
-        },
+    _reason_file(
+        target.with_name(relative.name),
+        sha256,
+        reason,
+        run_id,
+        RETRY_HINT + " (the landing file is converted again)",
+        raw_file=lake.relative(raw),
+        landing_file=entry.get("landing_path"),
+        retired_at=iso(utc_now()),
     )
     registry.record(
         sha256,

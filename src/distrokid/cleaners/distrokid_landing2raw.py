@@ -124,27 +124,21 @@ login_page = login_page_reject(
 )
 
 
+def _statement_format(name: str, detect, convert) -> Format:
+    return Format(name, "bank_details", detect, convert, meta=StatementMeta)
+
+
 FORMATS = [
-    Format(
-        "bank_details_tsv13",
-        "bank_details",
-        lambda s: _header(s, "\t") == BANK_13,
-        _statement(13, "\t", False),
-        meta=StatementMeta,
+    _statement_format(
+        "bank_details_tsv13", lambda s: _header(s, "\t") == BANK_13, _statement(13, "\t", False)
     ),
-    Format(
-        "bank_details_csv15",
-        "bank_details",
-        lambda s: _header(s, ",") == BANK_15,
-        _statement(15, ",", True),
-        meta=StatementMeta,
+    _statement_format(
+        "bank_details_csv15", lambda s: _header(s, ",") == BANK_15, _statement(15, ",", True)
     ),
-    Format(
+    _statement_format(
         "bank_details_xlsx",
-        "bank_details",
         lambda s: s.head.startswith(b"PK\x03\x04") and b"xl/" in s.head,
         _xlsx_statement,
-        meta=StatementMeta,
     ),
     Format(
         "spotify_stats_page",
