@@ -160,7 +160,8 @@ def test_every_setting_read_by_the_code_is_in_env_example():
 
 
 def _browser_setting_names() -> set[str]:
-    """The settings the browser layer reads per site through f-strings (`<PREFIX>_EMAIL`...)."""
+    """The settings the browser layer reads per site through f-strings (`<PREFIX>_EMAIL`...;
+    `<PREFIX>_ACCOUNTS` for a service with several accounts, else `<PREFIX>_ACCOUNT`)."""
     import importlib
 
     from datalake.extract.weblogin import Site
@@ -172,7 +173,8 @@ def _browser_setting_names() -> set[str]:
         )
         for site in (v for v in vars(module).values() if isinstance(v, Site)):
             prefix = site.credential_prefix
-            found |= {f"{prefix}_EMAIL", f"{prefix}_PASSWORD", f"{prefix}_ACCOUNT"}
+            found |= {f"{prefix}_EMAIL", f"{prefix}_PASSWORD"}
+            found.add(f"{prefix}_ACCOUNTS" if site.multi_account else f"{prefix}_ACCOUNT")
             found.add(f"{site.service.upper()}_BASE_URL")
     assert found, "no browser Site found in any extractor"
     return found

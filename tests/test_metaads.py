@@ -22,18 +22,12 @@ import requests
 from conftest import REPO, clean_env
 
 from datalake.extract.common import AuthRequired
+from datalake.extract.paging import strip_paging_urls, strip_query
 from datalake.stages.landing2raw import Rejected, Sample
 from metaads.cleaners.metaads_landing2raw import dataset_of, graph_items
 from metaads.cleaners.metaads_raw2staging import insight_row, utc_text
 from metaads.cleaners.metaads_staging2curated import sum_ad_days
-from metaads.graph import (
-    MetaThrottle,
-    ReportFailed,
-    TooMuchData,
-    clean_page,
-    usage,
-    without_token,
-)
+from metaads.graph import MetaThrottle, ReportFailed, TooMuchData, account_number, usage
 from metaads.plan import (
     fetch_insights,
     fetch_report,
@@ -41,7 +35,7 @@ from metaads.plan import (
     months_before,
     plan_window,
 )
-from metaads.settings import TOKEN_EXPIRED_MESSAGE
+from metaads.settings import RENEW_HINT, TOKEN_EXPIRED_MESSAGE
 from tests.fakes import graph_api
 from tests.fakes.graph_api import FakeGraphAPI
 
@@ -312,13 +306,16 @@ def test_expired_token_exits_3_and_asks_for_a_new_token(tmp_path):
         assert _runner(fake, tmp_path).returncode == 3
         record = _run_record(tmp_path)
         assert record["exit_code"] == 3
-        assert [x["service"] for x in record["login_needed"]] == ["metaads"]
+        assert record["login_needed"] == [{"service": "metaads", "command": RENEW_HINT}]
         extract = next(s for s in record["scripts"] if s["stage"] == "extract")
         assert TOKEN_EXPIRED_MESSAGE in extract["details"]["message"]
+        assert extract["details"]["login_hint"] == RENEW_HINT
+        assert "renew the system-user token" in (tmp_path / "_runs" / "latest.html").read_text()
         assert not list((tmp_path / "landing" / "metaads").glob("_state_*.json"))
         assert _files_containing(tmp_path, fake.access_token) == []
         fake.renew_token()
-        check = _run([EXTRACTOR, "--login"], _env(fake, tmp_path))  # the runner's suggestion
+        check = _run([EXTRACTOR, "--login"], _env(fake, tmp_path))  # the hint's last step
+        assert RENEW_HINT.endswith("metaads_extractor.py --login")
         assert check.returncode == 0 and "token works" in check.stderr
 
 
@@ -413,9 +410,16 @@ def test_meta_throttle_rules():
 
 def test_paging_urls_lose_the_token():
     url = "https://graph.example/v21.0/act_1/ads?fields=id&access_token=EAAB123&after=xyz"
-    assert without_token(url) == "https://graph.example/v21.0/act_1/ads?fields=id&after=xyz"
+    assert strip_query(url) == "https://graph.example/v21.0/act_1/ads?fields=id&after=xyz"
     page = {"data": [1], "paging": {"cursors": {"after": "x"}, "next": url, "previous": url}}
-    assert clean_page(page) == {"data": [1], "paging": {"cursors": {"after": "x"}}}
+    assert strip_paging_urls(page) == {"data": [1], "paging": {"cursors": {"after": "x"}}}
+
+
+def test_account_id_accepts_digits_or_act_prefix():
+    assert account_number("act_123") == account_number("123") == "123"
+    for bad in ("act_", "12a", "act_12 ", "acct_12"):
+        with pytest.raises(ValueError, match="digits or act_<digits>"):
+            account_number(bad)
 
 
 def test_insight_row_flattens_one_canonical_action_per_column():

@@ -5,23 +5,24 @@ be renewed (`AuthRequired`, exit 3); throttling codes (4, 17, 32, 613, 80000-800
 retried after the time to regain access the usage headers announce, else after a wait that doubles
 per consecutive throttle; usage above `PACE_FROM_PERCENT` in any usage header slows the next call
 down (adaptive, not a fixed sleep). `Graph` pages through `paging.next` until it is absent (a short
-page is not the end) and runs async insights report jobs until `Job Completed`
-(`async_percent_completion` 100 is not enough). Pages it returns never carry the `next` and
-`previous` URLs, which contain the access token.
+page is not the end; `datalake.extract.api.next_url_pages`, so pages it returns never carry the
+`next` and `previous` URLs, which contain the access token) and runs async insights report jobs
+until `Job Completed` (`async_percent_completion` 100 is not enough).
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import re
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import date
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from datalake.extract.common import AuthRequired, ExtractError
 from datalake.extract.http import HttpClient
+from datalake.extract.paging import next_url_pages
 from metaads.settings import (
     AUTH_ERROR_CODE,
     INSIGHTS_FIELDS,
@@ -38,6 +39,7 @@ from metaads.settings import (
 
 log = logging.getLogger(__name__)
 _USAGE_KEYS = ("call_count", "total_cputime", "total_time")
+_ACCOUNT_RE = re.compile(r"(?:act_)?(\d+)")
 
 
 class ReportFailed(ExtractError):
@@ -115,19 +117,12 @@ class MetaThrottle:
         return min(self.max_wait, max(regain, self.base_wait * share * share))
 
 
-def without_token(url: str) -> str:
-    """A paging URL without its `access_token` parameter (the client sends it as a header)."""
-    parts = urlsplit(url)
-    query = parse_qsl(parts.query, keep_blank_values=True)
-    kept = [(k, v) for k, v in query if k != "access_token"]
-    return urlunsplit(parts._replace(query=urlencode(kept)))
-
-
-def clean_page(page: dict) -> dict:
-    """A page as saved: `paging.next` / `paging.previous` (which carry the token) removed."""
-    paging = {k: v for k, v in (page.get("paging") or {}).items() if k not in ("next", "previous")}
-    cleaned = {k: v for k, v in page.items() if k != "paging"}
-    return {**cleaned, "paging": paging} if paging else cleaned
+def account_number(text: str) -> str:
+    """The ad account id of `1234` or `act_1234` (the `META_AD_ACCOUNT_ID` parser)."""
+    match = _ACCOUNT_RE.fullmatch(text)
+    if not match:
+        raise ValueError("must be digits or act_<digits>")
+    return match[1]
 
 
 def time_range(since: date, until: date) -> str:
@@ -173,29 +168,31 @@ class Graph:
         """The ad account node (name, currency, time zone): also proves the token works."""
         return self.get(self.node, fields="name,currency,timezone_name")
 
-    def pages(self, path: str, **params: Any) -> Iterator[dict]:
+    def check(self) -> str:
+        """What `--login` does: one call proves the token works (else code 190, exit 3)."""
+        return f"the Meta access token works for {self.node} ({self.account().get('name')})"
+
+    def describe(self, **request: Any) -> dict:
+        """A landing file's request: the account, what was asked, the API version."""
+        return {"account_id": self.account_id, **request, "api_version": self.version}
+
+    def pages(self, path: str, **params: Any) -> list[dict]:
         """Every page of a listing, following `paging.next` until it is absent."""
-        url, query = f"{self.root}/{path}", {**params, "limit": self.page_limit}
-        while url:
-            page = self.http.json("GET", url, params=query)
-            following = (page.get("paging") or {}).get("next")
-            yield clean_page(page)
-            url, query = (without_token(following) if following else None), None
+        query = {**params, "limit": self.page_limit}
+        return next_url_pages(self.http, f"{self.root}/{path}", query)
 
     def objects(self, edge: str, fields: str) -> list[dict]:
         """All pages of campaigns, adsets or ads."""
-        return list(self.pages(f"{self.node}/{edge}", fields=fields))
+        return self.pages(f"{self.node}/{edge}", fields=fields)
 
     def insights(self, level: str, since: date, until: date) -> list[dict]:
         """Daily insights rows (synchronous; fine for a few weeks)."""
-        return list(
-            self.pages(
-                f"{self.node}/insights",
-                level=level,
-                time_increment=1,
-                time_range=time_range(since, until),
-                fields=INSIGHTS_FIELDS[level],
-            )
+        return self.pages(
+            f"{self.node}/insights",
+            level=level,
+            time_increment=1,
+            time_range=time_range(since, until),
+            fields=INSIGHTS_FIELDS[level],
         )
 
     def report(self, level: str, since: date, until: date) -> tuple[str, list[dict]]:
@@ -210,7 +207,7 @@ class Graph:
             self.http.json("POST", f"{self.root}/{self.node}/insights", data=data)["report_run_id"]
         )
         self._wait_for(run_id, since, until)
-        return run_id, list(self.pages(f"{run_id}/insights"))
+        return run_id, self.pages(f"{run_id}/insights")
 
     def _wait_for(self, run_id: str, since: date, until: date) -> None:
         wait, deadline = self.poll_seconds, time.monotonic() + REPORT_TIMEOUT_SECONDS

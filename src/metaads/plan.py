@@ -1,30 +1,23 @@
-"""Which days the Meta Ads extractor reads, and how.
+"""Which days the Meta Ads extractor reads, and how, and their landing files.
 
 The first run backfills whole calendar months through async report jobs; later runs re-read
 from the last complete day minus the restatement window up to yesterday (synchronously when
-that is short, else month by month through jobs). A job that fails is split in halves until a
-single day, which is the smallest range Graph can be asked for.
+that is short, else month by month through jobs; `datalake.extract.api.restatement_window`).
+A job that fails is split in halves until a single day, which is the smallest range Graph can be
+asked for. The day state advances after each range's files are saved.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from datetime import date, timedelta
 
+from datalake.extract.api import ApiRun, DayState, Window, restatement_window
 from datalake.extract.common import ExtractError
 from metaads.graph import Graph, ReportFailed, TooMuchData
+from metaads.settings import INSIGHTS_DATASETS, SYNC_MAX_DAYS
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class Window:
-    """What to read this run: days `since..until`, and whether this is the first run."""
-
-    since: date
-    until: date
-    backfill: bool
 
 
 def months_before(day: date, months: int) -> date:
@@ -46,12 +39,16 @@ def month_chunks(since: date, until: date) -> list[tuple[date, date]]:
 
 
 def plan_window(today: date, last_complete: date | None, restatement: int, months: int) -> Window:
-    """Backfill on the first run; afterwards from the last complete day minus the window."""
-    yesterday = today - timedelta(days=1)
+    """Backfill `months` on the first run; then from the last complete day minus the window."""
     oldest = months_before(today, months) + timedelta(days=1)
-    if last_complete is None:
-        return Window(oldest, yesterday, True)
-    return Window(max(oldest, last_complete - timedelta(days=restatement)), yesterday, False)
+    return restatement_window(today, last_complete, restatement, oldest)
+
+
+def ranges(window: Window) -> list[tuple[date, date, bool]]:
+    """(since, until, through report jobs): month by month for a backfill or a long gap."""
+    if window.backfill or (window.until - window.since).days + 1 > SYNC_MAX_DAYS:
+        return [(since, until, True) for since, until in month_chunks(window.since, window.until)]
+    return [(window.since, window.until, False)]
 
 
 def fetch_report(graph: Graph, level: str, since: date, until: date) -> list[tuple]:
@@ -76,3 +73,22 @@ def fetch_insights(graph: Graph, level: str, since: date, until: date, use_jobs:
         except TooMuchData as error:
             log.warning("%s: switching to report jobs", error)
     return fetch_report(graph, level, since, until)
+
+
+def land_insights(run: ApiRun, graph: Graph, window: Window, state: DayState) -> None:
+    """Daily insights of the window, a landing file per range and level; after each range the
+    state advances to its last day."""
+    if window.empty:
+        log.info("no complete day to read yet (%s..%s)", window.since, window.until)
+        return
+    parts = ranges(window)
+    log.info("insights %s..%s (%s)", window.since, window.until, "jobs" if parts[0][2] else "sync")
+    for since, until, jobs in parts:
+        for level, dataset in INSIGHTS_DATASETS.items():
+            for start, end, run_id, pages in fetch_insights(graph, level, since, until, jobs):
+                days = {"since": start.isoformat(), "until": end.isoformat()}
+                request = graph.describe(
+                    edge="insights", level=level, time_increment="1", **days, report_run_id=run_id
+                )
+                run.save(dataset, f"{dataset}_{start}_{end}", request, pages)
+        state.advance(until)

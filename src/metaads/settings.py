@@ -22,6 +22,10 @@ SYNC_MAX_DAYS = 62  # longer incremental ranges go through async jobs, month by 
 TOKEN_EXPIRED_MESSAGE = (
     "Meta access token expired or invalid: renew the system-user token and set META_ACCESS_TOKEN"
 )
+RENEW_HINT = (  # what the run report's "log in again" shows on exit 3
+    "renew the system-user token and set META_ACCESS_TOKEN (src/metaads/README.md), then check "
+    "it: python src/metaads/extractors/metaads_extractor.py --login"
+)
 
 # Graph error codes meaning "too many calls" (plus HTTP 429).
 THROTTLE_CODES = frozenset({4, 17, 32, 613, *range(80000, 80015)})

@@ -2,11 +2,16 @@
 
 One persistent profile per service and account under `PLAYWRIGHT_SESSION_DIR` (default
 `<repo>/.sessions/`, owner-only), its cookies also kept in `storage_state.json` (session cookies
-would not survive a browser restart otherwise). Unattended runs are headless and never wait for a
-person (see `datalake.extract.weblogin`); `--login` opens a visible browser (headless without a
-display or with `BROWSER_HEADLESS=true`) and saves the session. Every wait is bounded by
-`BROWSER_TIMEOUT_SECONDS` (default 30; `BROWSER_LOGIN_TIMEOUT_SECONDS`, 300, for a person).
-Downloads and captured JSON go into landing atomically, with a UTC timestamp and a sanitised name.
+would not survive a browser restart otherwise). A service with several accounts
+(`Site(multi_account=True)`, `<PREFIX>_ACCOUNTS=a,b`) is extracted account by account into
+`landing/<service>/<account>/`; one needing a login is reported with its own `--login --account`
+command and the others still run (exit 3 at the end); `credentials` may then be a function of
+the account (`lambda account: credentials("TIKTOK", account)`). Unattended runs are headless
+and never wait for a person (see `datalake.extract.weblogin`); `--login` opens a visible browser
+(headless without a display or with `BROWSER_HEADLESS=true`) and saves the session. Every wait is
+bounded by `BROWSER_TIMEOUT_SECONDS` (default 30; `BROWSER_LOGIN_TIMEOUT_SECONDS`, 300, for a
+person). Downloads and captured JSON go into landing atomically, with a UTC timestamp and a
+sanitised name.
 On failure a screenshot and the page HTML go to `DATALAKE_DEBUG_DIR/<run_id>/` (default
 `<lake>/_debug/<run_id>/`), password fields cleared and registered secrets redacted. Chromium:
 `CHROMIUM_EXECUTABLE`, else Playwright's own, else the system's (`/usr/bin/chromium`, ...).
@@ -29,6 +34,7 @@ import shutil
 import sys
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import parse_qsl, urljoin, urlsplit
 
@@ -43,17 +49,28 @@ from datalake.extract.common import (
 from datalake.extract.weblogin import (
     Credentials,
     Site,
+    accounts,
     ask,
     authenticate,
+    chosen_accounts,
     credentials,
     login_command,
+    no_login_message,
     page_state,
 )
 from datalake.logs import redact, register_secret
 from datalake.paths import stamp
+from datalake.run.records import worst_exit
 from datalake.settings import REPO_ROOT, SettingsError, choice_setting, int_setting, setting
 
-__all__ = ["BrowserSession", "Site", "add_login_flag", "credentials", "run_browser_extractor"]
+__all__ = [
+    "BrowserSession",
+    "Site",
+    "accounts",
+    "add_login_flag",
+    "credentials",
+    "run_browser_extractor",
+]
 log = logging.getLogger(__name__)
 CHROMIUM_ARGS = [
     "--disable-gpu",
@@ -76,11 +93,17 @@ def add_login_flag(parser) -> None:
         action="store_true",
         help="open a browser to log in once (2FA code asked here) and save the session",
     )
+    parser.add_argument(
+        "--account",
+        metavar="NAME",
+        help="the account to log in (required with --login when there are several) or to "
+        "extract (default: every account in turn)",
+    )
 
 
 def _profile_path(service: str, account: str) -> Path:
     root = Path(setting("PLAYWRIGHT_SESSION_DIR") or REPO_ROOT / ".sessions").expanduser()
-    return root / service / re.sub(r"[^\w.@-]+", "_", account)
+    return root / service / re.sub(r"^\.", "_", re.sub(r"[^\w.@-]+", "_", account))
 
 
 def _private_dirs(path: Path, levels: int) -> Path:
@@ -96,9 +119,12 @@ def has_session(service: str, account: str) -> bool:
     return (_profile_path(service, account) / STATE_FILE).is_file()
 
 
-def already_landed(lake, service: str, dataset: str, filename: str) -> bool:
+def already_landed(
+    lake, service: str, dataset: str, filename: str, account: str | None = None
+) -> bool:
     """True if landing already holds this file name (sanitised, any timestamp)."""
-    wanted = landing_path(lake, service, dataset, filename)
+    never = datetime(1970, 1, 1, tzinfo=UTC)  # no file has this stamp: the name gets no "-2"
+    wanted = landing_path(lake, service, dataset, filename, never, account)
     names = {_STAMPED.sub("", p.name) for p in wanted.parent.glob("*") if p.is_file()}
     return _STAMPED.sub("", wanted.name) in names
 
@@ -129,14 +155,27 @@ def _headless(login: bool) -> bool:
 class BrowserSession:
     """A logged-in browser on one platform: open and save pages, download files, capture JSON."""
 
-    def __init__(self, ctx, site: Site, creds: Credentials, login: bool = False, ask=ask):
+    def __init__(
+        self,
+        ctx,
+        site: Site,
+        creds: Credentials,
+        login: bool = False,
+        ask=ask,
+        account: str | None = None,
+    ):
         self.ctx, self.site, self.creds, self.login_mode, self.ask = ctx, site, creds, login, ask
-        self.account = setting(f"{site.credential_prefix}_ACCOUNT") or "default"
+        names = [account] if account else accounts(site)
+        if len(names) > 1:
+            raise SettingsError(f"{site.service} has several accounts ({', '.join(names)})")
+        self.account = names[0]
+        self.landing_account = self.account if site.multi_account else None  # landing folder
         self.profile = _private_dirs(_profile_path(site.service, self.account), 3)
         self.timeout = int_setting("BROWSER_TIMEOUT_SECONDS", 30, minimum=1)
         self.login_timeout = int_setting("BROWSER_LOGIN_TIMEOUT_SECONDS", 300, minimum=1)
         self.base_url = setting(f"{site.service.upper()}_BASE_URL") or site.base_url
-        self.command, self.headless = login_command(ctx.script), _headless(login)
+        self.command = login_command(ctx.script, self.landing_account)
+        self.headless = _headless(login)
         self._playwright = self.context = self.page = None
         self._logged_in = False
 
@@ -204,8 +243,9 @@ class BrowserSession:
         return self.save(dataset, filename, body)
 
     def save(self, dataset: str, filename: str, data: bytes) -> Path:
-        """Save bytes into `landing/<service>/<dataset>/` (timestamped, atomically)."""
-        target = save_landing(self.ctx.lake, self.site.service, dataset, filename, data)
+        """Save bytes into `landing/<service>/[<account>/]<dataset>/` (timestamped, atomically)."""
+        lake, service = self.ctx.lake, self.site.service
+        target = save_landing(lake, service, dataset, filename, data, account=self.landing_account)
         log.info("saved %s (%d bytes)", self.ctx.lake.relative(target), len(data))
         return target
 
@@ -234,9 +274,17 @@ class BrowserSession:
             raise ExtractError(f"download failed: {error}")
         name = filename or downloads[0].suggested_filename
         source = Path(downloads[0].path())
-        saved = move_into_landing(self.ctx.lake, self.site.service, dataset, name, source)
+        saved = move_into_landing(
+            self.ctx.lake, self.site.service, dataset, name, source, account=self.landing_account
+        )
         log.info("downloaded %s", self.ctx.lake.relative(saved))
         return saved
+
+    def already_landed(self, dataset: str, filename: str) -> bool:
+        """True if this account's landing already holds the file name (any timestamp)."""
+        return already_landed(
+            self.ctx.lake, self.site.service, dataset, filename, self.landing_account
+        )
 
     def capture_json(self, wanted: dict[str, str], action: Callable[[], object]) -> dict:
         """Run `action` (e.g. open a dashboard); the bodies of the JSON responses whose path
@@ -294,7 +342,8 @@ class BrowserSession:
     def _save_debug(self, label: str) -> None:
         """Screenshot (only once password fields are cleared) and redacted HTML; never raises."""
         base = Path(setting("DATALAKE_DEBUG_DIR") or self.ctx.lake.root / "_debug")
-        name = f"{self.site.service}_{stamp()}_{label}"
+        parts = (self.site.service, self.landing_account, stamp(), label)
+        name = "_".join(p for p in parts if p)
         try:
             for cookie in self.context.cookies():
                 register_secret(cookie["value"])
@@ -320,19 +369,43 @@ def _same_endpoint(url: str, wanted: str) -> bool:
     return got.path.rstrip("/") == want.path.rstrip("/") and params >= wanted_params
 
 
-def run_browser_extractor(ctx, site: Site, body, creds: Credentials) -> int:
+def run_browser_extractor(ctx, site: Site, body, creds) -> int:
     """A browser extractor's stage body: not configured (exit 4) before any browser starts,
-    `--login` saves a session, otherwise `body(session)` extracts and returns the exit code."""
+    `--login` saves one account's session, otherwise `body(session)` extracts each account in
+    turn (`session.account`) and the worst exit code is returned. An account needing a login
+    does not stop the others: AuthRequired (exit 3) at the end, with each account's command;
+    another error is raised once every account ran. `creds`: Credentials, or a function of
+    the account returning them."""
     login = bool(getattr(ctx.args, "login", False))
-    account = setting(f"{site.credential_prefix}_ACCOUNT") or "default"
-    if not login and not creds.complete and not has_session(site.service, account):
-        prefix = site.credential_prefix
-        raise NotConfigured(
-            f"no {prefix}_EMAIL/{prefix}_PASSWORD and no saved session; set them, or log in "
-            f"once with: {login_command(ctx.script)}"
-        )
-    with BrowserSession(ctx, site, creds, login=login) as session:
-        if login:
+    names = chosen_accounts(site, ctx.script, getattr(ctx.args, "account", None), login)
+    creds_of = creds if callable(creds) else lambda account: creds
+    found = {account: creds_of(account) for account in names}
+    if login:
+        with BrowserSession(ctx, site, found[names[0]], login=True, account=names[0]) as session:
             session.login()
-            return 0
-        return body(session)
+        return 0
+    ready = [a for a in names if found[a].complete or has_session(site.service, a)]
+    if not ready:
+        raise NotConfigured(no_login_message(site, ctx.script, names))
+    codes, logins, failures, commands = [], [], [], []
+    for account in names:
+        try:
+            if account not in ready:
+                raise AuthRequired(no_login_message(site, ctx.script, [account]))
+            with BrowserSession(ctx, site, found[account], account=account) as session:
+                codes.append(body(session))
+        except Exception as error:  # the other accounts still run; a failure is raised after
+            if site.multi_account:
+                log.error("%s account %s: %s", site.service, account, error)
+            if not isinstance(error, AuthRequired):
+                failures.append(error)
+            else:
+                logins.append(f"account {account}: {error}" if site.multi_account else str(error))
+                commands.append(login_command(ctx.script, account))
+    if failures:
+        raise failures[0]
+    if logins and site.multi_account and getattr(ctx, "report", None) is not None:
+        ctx.report.login_hint = "; ".join(commands)  # the runner's "log in again" commands
+    if logins:
+        raise AuthRequired("; ".join(logins))
+    return worst_exit(codes)

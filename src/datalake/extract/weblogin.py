@@ -1,11 +1,13 @@
 """Web logins for browser extractors: what a platform's sign-in looks like, and getting past it.
 
 A `Site` declares the platform's login (URL pattern of the sign-in and 2FA pages, selectors).
-`page_state()` tells, without waiting, whether a page is the platform's content, its sign-in form
-or its 2FA prompt. `authenticate()` signs in with the credentials from settings; in unattended
-runs a missing login, a rejected one or a 2FA prompt raises `AuthRequired` (exit 3) at once with
-the command to log in again; in `--login` mode the 2FA code (and any missing email or password,
-when the browser is not visible) is asked on the terminal, or the person logs in in the browser.
+`accounts()` lists the service's accounts from settings and `credentials()` reads an account's
+login. `page_state()` tells, without waiting, whether a page is the platform's content, its
+sign-in form or its 2FA prompt. `authenticate()` signs in with the credentials from settings; in
+unattended runs a missing login, a rejected one or a 2FA prompt raises `AuthRequired` (exit 3) at
+once with the command to log in again; in `--login` mode the 2FA code (and any missing email or
+password, when the browser is not visible) is asked on the terminal, or the person logs in in the
+browser.
 """
 
 from __future__ import annotations
@@ -16,9 +18,9 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from datalake.extract.common import AuthRequired
+from datalake.extract.common import DEFAULT_ACCOUNT, AuthRequired, sanitize_filename
 from datalake.logs import register_secret
-from datalake.settings import secret, setting
+from datalake.settings import SettingsError, secret, setting
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +31,7 @@ class Credentials:
 
     email: str | None
     password: str | None = field(default=None, repr=False)
+    prefix: str | None = None  # of the settings they came from ("DK", "TIKTOK_ARTIST_A")
 
     @property
     def complete(self) -> bool:
@@ -41,7 +44,7 @@ class Site:
 
     service: str
     base_url: str  # the default; the setting `<SERVICE>_BASE_URL` overrides it
-    credential_prefix: str  # "DK" -> DK_EMAIL, DK_PASSWORD, DK_ACCOUNT
+    credential_prefix: str  # "DK" -> DK_EMAIL, DK_PASSWORD, DK_ACCOUNT (or DK_ACCOUNTS)
     home_path: str  # a page that needs a session (opened by --login)
     login_path: re.Pattern  # URL paths of the sign-in and 2FA pages
     email_field: str = 'input[type="email"], input[name="email"]'
@@ -49,20 +52,88 @@ class Site:
     twofa_field: str = 'input[autocomplete="one-time-code"]'
     submit: str = 'button[type="submit"], input[type="submit"]'
     error: str = '[role="alert"]'
+    # several accounts (TikTok creators, Spotify artists): `<PREFIX>_ACCOUNTS`, one saved session
+    # each, `--login --account NAME`, files in `landing/<service>/<account>/<dataset>/`
+    multi_account: bool = False
 
 
-def credentials(prefix: str) -> Credentials:
-    """`<PREFIX>_EMAIL` / `<PREFIX>_PASSWORD` from settings; the password is registered secret."""
+def accounts(site: Site) -> list[str]:
+    """The service's accounts: `<PREFIX>_ACCOUNTS` (comma list; default one, "default") for a
+    service with several, else `<PREFIX>_ACCOUNT` (default "default"; names the saved session)."""
+    if not site.multi_account:
+        return [setting(f"{site.credential_prefix}_ACCOUNT") or DEFAULT_ACCOUNT]
+    name = f"{site.credential_prefix}_ACCOUNTS"
+    listed = [a.strip() for a in (setting(name) or DEFAULT_ACCOUNT).split(",") if a.strip()]
+    seen: dict[str, str] = {}
+    for account in listed:
+        if sanitize_filename(account, "") != account:
+            raise SettingsError(
+                f"{name}: {account!r} is not an account name (letters, digits, '.', '_', '@', "
+                "'-', starting with a letter or digit)"
+            )
+        if (key := account_key(account)) in seen:
+            raise SettingsError(f"{name}: {seen[key]!r} and {account!r} are the same account")
+        seen[key] = account
+    if not listed:
+        raise SettingsError(f"{name} lists no account")
+    return listed
+
+
+def account_key(account: str) -> str:
+    """An account's part of a setting name: upper case, other than letters and digits `_`."""
+    return re.sub(r"[^A-Za-z0-9]", "_", account).upper()
+
+
+def credentials(prefix: str, account: str | None = None) -> Credentials:
+    """`<PREFIX>_EMAIL` / `<PREFIX>_PASSWORD` from settings; the password is registered secret.
+    With an account, `<PREFIX>_<ACCOUNT>_EMAIL` / `_PASSWORD` if either is set (one login per
+    account), else the service-wide pair (one login for several accounts)."""
+    own = f"{prefix}_{account_key(account)}" if account else None
+    if own and (setting(f"{own}_EMAIL") or secret(f"{own}_PASSWORD")):
+        prefix = own
     password = secret(f"{prefix}_PASSWORD")
     register_secret(password)
-    return Credentials(setting(f"{prefix}_EMAIL"), password)
+    return Credentials(setting(f"{prefix}_EMAIL"), password, prefix)
 
 
-def login_command(script: Path) -> str:
-    """The exact command a person runs to log in again (the runner reports the same)."""
+def login_command(script: Path, account: str | None = None) -> str:
+    """The exact command a person runs to log in again (the runner reports the same);
+    `account` for a service with several accounts."""
     from datalake.extract import common as extract
 
-    return extract.login_command(script.parents[1].name, script.name)
+    return extract.login_command(script.parents[1].name, script.name, account)
+
+
+def chosen_accounts(site: Site, script: Path, wanted: str | None, login: bool) -> list[str]:
+    """The accounts a run is about: `--account NAME` (`wanted`), else all; `--login` of a
+    service with several accounts needs one (SettingsError listing them, exit 2)."""
+    names = accounts(site)
+    setting_name = f"{site.credential_prefix}_ACCOUNT{'S' if site.multi_account else ''}"
+    listed = f"{site.service} accounts ({setting_name}): {', '.join(names)}"
+    if wanted is not None and wanted not in names:
+        raise SettingsError(f"--account {wanted!r} is not one of the {listed}")
+    if wanted is None and login and len(names) > 1:
+        raise SettingsError(
+            f"--login needs --account NAME; {listed}; log in to one with: "
+            f"{login_command(script, 'NAME')}"
+        )
+    return [wanted] if wanted is not None else names
+
+
+def no_login_message(site: Site, script: Path, names: list[str]) -> str:
+    """What to tell when these accounts have neither credentials nor a saved session."""
+    prefix = site.credential_prefix
+    if not site.multi_account:
+        return (
+            f"no {prefix}_EMAIL/{prefix}_PASSWORD and no saved session; set them, or log in "
+            f"once with: {login_command(script)}"
+        )
+    own = f"{prefix}_{account_key(names[0])}" if len(names) == 1 else f"{prefix}_<ACCOUNT>"
+    account = names[0] if len(names) == 1 else "NAME"
+    return (
+        f"no {own}_EMAIL/{own}_PASSWORD nor {prefix}_EMAIL/{prefix}_PASSWORD and no saved "
+        f"session; set them, or log in once with: {login_command(script, account)}"
+    )
 
 
 _PROBE_JS = """([twofa, password, error]) => ({
@@ -111,9 +182,10 @@ def authenticate(session) -> None:
         session.page.locator(site.twofa_field).first.fill(session.ask("2FA code: ", True))
         state = _submit(session, "2fa")
     if state != "ok":
+        prefix = session.creds.prefix or site.credential_prefix
         raise AuthRequired(
-            f"login rejected (check {site.credential_prefix}_EMAIL and "
-            f"{site.credential_prefix}_PASSWORD); log in again with: {command}"
+            f"login rejected (check {prefix}_EMAIL and {prefix}_PASSWORD); "
+            f"log in again with: {command}"
         )
 
 

@@ -72,6 +72,7 @@ class ScriptReport:
     retired: list[dict[str, str]] = field(default_factory=list)
     outputs: list[str] = field(default_factory=list)
     message: str = ""
+    login_hint: str = ""  # exit 3: how to renew the credentials (else the runner says --login)
 
     def reject(self, reason: str, count: int = 1) -> None:
         """Count rows rejected for a reason."""

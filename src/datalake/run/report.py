@@ -45,6 +45,16 @@ def _row(row: dict) -> str:
     return f'<tr class="{_css(row)}">' + "".join(f"<td>{escape(c)}</td>" for c in cells) + "</tr>"
 
 
+def _login_item(needed: dict) -> str:
+    """A browser platform's login command, or an API platform's own renewal instructions."""
+    what = needed["command"]
+    if what.startswith("python "):
+        return (
+            f"<li>{escape(needed['service'])}: log in again with <code>{escape(what)}</code></li>"
+        )
+    return f"<li>{escape(needed['service'])}: {escape(what)}</li>"
+
+
 def _set_aside(record: dict, kind: str) -> str:
     """List items of the files a run quarantined or retired, with their reasons."""
     return "".join(
@@ -57,10 +67,7 @@ def _set_aside(record: dict, kind: str) -> str:
 def render_html(record: dict) -> str:
     """The HTML run report for a run record."""
     rows = "\n".join(_row(r) for r in record["scripts"])
-    logins = "".join(
-        f"<li>{escape(x['service'])}: log in again with <code>{escape(x['command'])}</code></li>"
-        for x in record["login_needed"]
-    )
+    logins = "".join(_login_item(x) for x in record["login_needed"])
     quarantine_items, retired_items = (
         _set_aside(record, "quarantined"),
         _set_aside(record, "retired"),
@@ -81,7 +88,7 @@ def render_html(record: dict) -> str:
 <p>{escape(record["started_at"])} to {escape(record["finished_at"])}, lake
 <code>{escape(record["lake_root"])}</code></p>
 {interrupted}
-{f"<h2>Log in again</h2><ul>{logins}</ul>" if logins else ""}
+{f"<h2>Needs a person: log in again or renew a token</h2><ul>{logins}</ul>" if logins else ""}
 {f"<h2>Quarantined input</h2><ul>{quarantine_items}</ul>" if quarantine_items else ""}
 {f"<h2>Retired raw files</h2><ul>{retired_items}</ul>" if retired_items else ""}
 <h2>Scripts</h2><table><tr><th>service</th><th>stage</th><th>script</th><th>status</th>

@@ -186,9 +186,12 @@ def _skipped(script: Script, why: str) -> Outcome:
 
 
 def _login_command(outcome: Outcome) -> str:
+    """What a person does after exit 3: the hint the extractor recorded (an API platform's way
+    to renew its token), else the extractor's `--login` command (browser platforms)."""
     from datalake.extract.common import login_command
 
-    return login_command(outcome.service, outcome.script)
+    hint = (outcome.details or {}).get("login_hint")
+    return hint or login_command(outcome.service, outcome.script)
 
 
 def execute(

@@ -3,11 +3,12 @@
 DistroKid has no API: a browser session (`datalake.extract.browser`) signs in at
 `DISTROKID_BASE_URL` (default https://distrokid.com) with `DK_EMAIL` / `DK_PASSWORD`. DistroKid may
 ask for a 2FA code: run `python src/distrokid/extractors/distrokid_extractor.py --login` once (a
-browser opens, the code is asked on the terminal) and later runs reuse the saved session
-(`DK_ACCOUNT` names the profile, default "default"). Exit 3 means "run --login again", exit 4 "not
-configured". Output: `landing/distrokid/streams/spotify_stats_<stamp>.html` and
-`applemusic_stats_<stamp>.html` (the pages exactly as served; the charts are inline), and
-`landing/distrokid/bank_details/<suggested name>_<stamp>.<ext>` (the complete statement history).
+browser opens, the code is asked on the terminal) and later runs reuse the saved session (one
+account: `DK_ACCOUNT` names the saved profile, default "default"; landing paths hold no account).
+Exit 3 means "run --login again", exit 4 "not configured". Output:
+`landing/distrokid/streams/spotify_stats_<stamp>.html` and `applemusic_stats_<stamp>.html` (the
+pages exactly as served; the charts are inline), and `landing/distrokid/bank_details/<suggested
+name>_<stamp>.<ext>` (the complete statement history).
 """
 
 import re

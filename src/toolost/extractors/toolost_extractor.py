@@ -5,20 +5,15 @@ TooLost has no public API: a browser session (`datalake.extract.browser`) logs i
 the analytics page and keeps the JSON the dashboard fetches (Spotify and Apple, window 1 January to
 today), then opens the notifications page and downloads every sales report attachment
 (`@MM-YYYY-<n>.csv`) not yet in landing (same sanitised name, any timestamp). To log in by hand once
-(2FA): `python src/toolost/extractors/toolost_extractor.py --login`. Exit 3 means "run --login
-again". Output: `landing/toolost/analytics/{spotify,apple}_<stamp>.json` (bodies as served) and
+(2FA): `python src/toolost/extractors/toolost_extractor.py --login`; the session is saved under the
+one account's name (`TOOLOST_ACCOUNT`, default "default"). Exit 3 means "run --login again". Output:
+`landing/toolost/analytics/{spotify,apple}_<stamp>.json` (bodies as served) and
 `landing/toolost/sales/<report name>_<stamp>.csv`.
 """
 
 import re
 
-from datalake.extract.browser import (
-    Site,
-    add_login_flag,
-    already_landed,
-    credentials,
-    run_browser_extractor,
-)
+from datalake.extract.browser import Site, add_login_flag, credentials, run_browser_extractor
 from datalake.stages.driver import run_stage
 
 SITE = Site(
@@ -44,7 +39,7 @@ def extract(session) -> int:
     session.open(NOTIFICATIONS_PAGE)
     for link in session.page.locator(REPORT_LINKS).all():
         name = link.inner_text().strip()
-        if not already_landed(session.ctx.lake, SITE.service, "sales", name):
+        if not session.already_landed("sales", name):
             session.download(link, "sales", name)
     return 0
 
