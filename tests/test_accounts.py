@@ -412,3 +412,44 @@ def test_no_account_configured_is_not_configured_without_a_browser(acme, tmp_pat
     assert "no ACME_<ACCOUNT>_EMAIL/ACME_<ACCOUNT>_PASSWORD nor ACME_EMAIL" in err
     assert "--login --account NAME" in err
     assert not (tmp_path / "sessions").exists()
+
+
+def test_the_account_of_a_landing_file_reaches_the_registry_and_the_builders(tmp_path, monkeypatch):
+    from conftest import make_ctx
+
+    from datalake.extract.common import has_accounts
+    from datalake.stages.landing2raw import Format, ingest_landing
+    from datalake.stages.raw2staging import raw_files
+    from datalake.storage.registry import Registry
+
+    code = tmp_path / "code"
+    (code / "zzmulti" / "extractors").mkdir(parents=True)
+    (code / "zzmulti" / "__init__.py").write_text("")
+    (code / "zzmulti" / "extractors" / "__init__.py").write_text("")
+    (code / "zzmulti" / "extractors" / "zzmulti_extractor.py").write_text(
+        "import re\nfrom datalake.extract.weblogin import Site\n"
+        "SITE = Site('zzmulti', 'https://x.example', 'ZZMULTI', '/', re.compile('^/login'),"
+        " multi_account=True)\n"
+    )
+    monkeypatch.syspath_prepend(str(code))
+    has_accounts.cache_clear()
+    root = tmp_path / "lake"
+    for account, n in (("artist_a", 1), ("artist_b", 2)):
+        folder = root / "landing" / "zzmulti" / account / "plays"
+        folder.mkdir(parents=True)
+        (folder / f"plays_2026113{n}T000000Z.csv").write_text(f"date,plays\n2026-11-0{n},{n}\n")
+
+    def copy(src, dst):
+        dst.write_bytes(src.read_bytes())
+        return {"rows": 1}
+
+    ctx = make_ctx(root, "zzmulti", "landing2raw")
+    assert ingest_landing(ctx, [Format("plays", "plays", lambda s: True, copy)]) == 0
+    entries = Registry.for_service(root / "raw" / "zzmulti").processed().values()
+    assert sorted(e["account"] for e in entries) == ["artist_a", "artist_b"]
+    files = raw_files(make_ctx(root, "zzmulti", "raw2staging"), "plays")
+    assert [(f.account, f.lineage.source_file.split("/")[2]) for f in files] == [
+        ("artist_a", "artist_a"),
+        ("artist_b", "artist_b"),
+    ]
+    has_accounts.cache_clear()

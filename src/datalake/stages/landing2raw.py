@@ -23,6 +23,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from datalake.extract.common import account_of
 from datalake.paths import iso, parse_stamp, utc_now
 from datalake.run.records import EXIT_FAILED, EXIT_OK, EXIT_QUARANTINED
 from datalake.stages.quarantine import (
@@ -206,6 +207,7 @@ def _process(ctx, registry, landing: Path, sha: str, formats, rejects, outcome) 
         format=route.name,
         dataset=route.dataset,
         landing_path=ctx.lake.relative(landing),
+        account=account_of(ctx.lake.relative(landing)),
         outputs=[target],
         extracted_at=_extracted_at(landing),
         ingested_at=iso(utc_now()),

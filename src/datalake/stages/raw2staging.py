@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from datalake.extract.common import DEFAULT_ACCOUNT
 from datalake.run.records import EXIT_OK, EXIT_QUARANTINED
 from datalake.settings import SettingsError
 from datalake.stages.quarantine import describe, is_lake_fault, retire
@@ -43,6 +44,7 @@ class RawFile:
     lineage: Lineage
     meta: RawMeta  # as its format declared it (a subclass of RawMeta)
     landed_order: int
+    account: str = DEFAULT_ACCOUNT  # whose file it is (services with several accounts)
 
 
 def raw_files(ctx, dataset: str) -> list[RawFile]:
@@ -52,24 +54,18 @@ def raw_files(ctx, dataset: str) -> list[RawFile]:
     for sha, entry in registry.processed().items():
         if entry.get("dataset") != dataset:
             continue
+        lineage = Lineage(entry["run_id"], entry["landing_path"], sha, entry["extracted_at"])
+        account = entry.get("account", DEFAULT_ACCOUNT)
         for output in entry.get("outputs", []):
             path = ctx.lake.root / output
             if path.exists():
-                lineage = Lineage(
-                    entry["run_id"], entry["landing_path"], sha, entry["extracted_at"]
-                )
-                found.append(
-                    (
-                        entry["extracted_at"],
-                        entry["ingested_at"],
-                        output,
-                        path,
-                        lineage,
-                        entry.get("meta", {}),
-                    )
-                )
-    found.sort(key=lambda item: item[:3])
-    return [RawFile(p, lin, meta, i) for i, (*_, p, lin, meta) in enumerate(found)]
+                order = (entry["extracted_at"], entry["ingested_at"], output)
+                found.append((order, path, lineage, entry.get("meta", {}), account))
+    found.sort(key=lambda item: item[0])
+    return [
+        RawFile(path, lineage, meta, i, account)
+        for i, (_, path, lineage, meta, account) in enumerate(found)
+    ]
 
 
 def _write(builder, files: list[RawFile], schema, target: Path, keep: bool = True):
