@@ -20,13 +20,13 @@ import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from datalake.paths import CODE_ROOT, Lake, iso, utc_now
 from datalake.run.discovery import STAGES, Script, discover
 from datalake.run.processes import Processes, kill_group, stop_signals
+from datalake.run.progress import progress_lines
 from datalake.run.records import (
     EXIT_AUTH,
     EXIT_FAILED,
@@ -267,37 +267,6 @@ def _meaning(code: int, stopped) -> str:
     return f"interrupted by {stopped.name}" if stopped else EXIT_MEANING[code]
 
 
-@contextmanager
-def _progress(total: int, interactive: bool):
-    """Yield a callback for finished scripts: a live progress bar with coloured result lines in
-    a terminal (rich), plain log lines otherwise (cron, CI)."""
-    done = [0]
-
-    def line(outcome: Outcome) -> str:
-        done[0] += 1
-        took = f" ({outcome.duration_s:.1f}s)" if outcome.duration_s else ""
-        return f"[{done[0]}/{total}] {outcome.service} {outcome.stage}: {outcome.status}{took}"
-
-    if not interactive:
-        yield lambda outcome: log.info("%s", line(outcome))
-        return
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
-
-    columns = ("{task.description}", BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-    with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
-        task = bar.add_task("BEDROT Data Lake", total=total)
-
-        def show(outcome: Outcome) -> None:
-            colour = {0: "green", None: "green", 4: "yellow", 5: "yellow"}.get(
-                outcome.exit_code, "red"
-            )
-            bar.console.print(line(outcome), style=colour, highlight=False)
-            bar.advance(task)
-
-        yield show
-
-
 def main(argv: list[str] | None = None, prog: str = "run_datalake") -> int:
     """Entry point of `cronjob/run_datalake.py` and of `datalake run`."""
     from datalake.logs import setup_logging
@@ -337,7 +306,7 @@ def main(argv: list[str] | None = None, prog: str = "run_datalake") -> int:
         interactive = sys.stderr.isatty() and not args.no_progress and not os.environ.get("CI")
         processes = Processes(settings.stop_grace)
         with stop_signals(processes):
-            with _progress(len(plan), interactive) as progress:
+            with progress_lines(len(plan), interactive) as progress:
                 outcomes = execute(args, lake, settings, plan, run_id, progress, processes)
             processes.settle()
             code = _finish(lake, run_id, args, outcomes, warnings, started, processes.signal)
