@@ -15,7 +15,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from datalake.extract import browser
+from datalake.extract import browser, profiles
 from datalake.extract.browser import BrowserSession, already_landed, run_browser_extractor
 from datalake.extract.common import AuthRequired, ExtractError, NotConfigured, sanitize_filename
 from datalake.extract.weblogin import Credentials, credentials, login_command
@@ -100,33 +100,33 @@ def test_chromium_executable_order(monkeypatch, tmp_path):
     installed = SimpleNamespace(chromium=SimpleNamespace(executable_path=str(own)))
     monkeypatch.setenv("CHROMIUM_EXECUTABLE", str(tmp_path / "nope"))
     with pytest.raises(SettingsError, match="CHROMIUM_EXECUTABLE"):
-        browser.chromium_executable(installed)
+        profiles.chromium_executable(installed)
     monkeypatch.setenv("CHROMIUM_EXECUTABLE", str(own))
-    assert browser.chromium_executable(missing) == str(own)
+    assert profiles.chromium_executable(missing) == str(own)
     monkeypatch.delenv("CHROMIUM_EXECUTABLE")
-    assert browser.chromium_executable(installed) is None  # Playwright's own
-    monkeypatch.setattr(browser.shutil, "which", lambda name: f"/opt/{name}")
-    assert browser.chromium_executable(missing) == "/opt//usr/bin/chromium"
-    monkeypatch.setattr(browser.shutil, "which", lambda name: None)
+    assert profiles.chromium_executable(installed) is None  # Playwright's own
+    monkeypatch.setattr(profiles.shutil, "which", lambda name: f"/opt/{name}")
+    assert profiles.chromium_executable(missing) == "/opt//usr/bin/chromium"
+    monkeypatch.setattr(profiles.shutil, "which", lambda name: None)
     with pytest.raises(SettingsError, match="no Chromium"):
-        browser.chromium_executable(missing)
+        profiles.chromium_executable(missing)
 
 
 def test_headless_choice(monkeypatch):
     monkeypatch.delenv("DISPLAY", raising=False)
     monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
     monkeypatch.delenv("BROWSER_HEADLESS", raising=False)
-    assert browser._headless(login=False)
+    assert profiles.headless(login=False)
     monkeypatch.setenv("DISPLAY", ":0")
-    assert browser._headless(login=False)
-    assert not browser._headless(login=True)  # --login shows the browser
+    assert profiles.headless(login=False)
+    assert not profiles.headless(login=True)  # --login shows the browser
     monkeypatch.setenv("BROWSER_HEADLESS", "true")
-    assert browser._headless(login=True)
+    assert profiles.headless(login=True)
     monkeypatch.setenv("BROWSER_HEADLESS", "false")
-    assert not browser._headless(login=False)
+    assert not profiles.headless(login=False)
     monkeypatch.setenv("BROWSER_HEADLESS", "maybe")
     with pytest.raises(SettingsError, match="BROWSER_HEADLESS"):
-        browser._headless(login=False)
+        profiles.headless(login=False)
 
 
 def test_not_configured_before_any_browser(monkeypatch, tmp_path):
@@ -205,7 +205,7 @@ def test_profile_is_owner_only_and_session_survives_a_restart(dk, tmp_path):
     profile = tmp_path / "sessions" / "distrokid" / "default"
     for folder in (tmp_path / "sessions", profile.parent, profile):
         assert folder.stat().st_mode & 0o777 == 0o700
-    assert (profile / browser.STATE_FILE).stat().st_mode & 0o777 == 0o600
+    assert (profile / profiles.STATE_FILE).stat().st_mode & 0o777 == 0o600
     logins = dk.logins
     with BrowserSession(_ctx(tmp_path), DK_SITE, Credentials(None, None)) as session:
         assert session.open("/bank/details").status == 200
@@ -219,7 +219,7 @@ def test_login_mode_asks_the_2fa_code_then_unattended_runs_reuse_it(dk, tmp_path
     with BrowserSession(ctx, DK_SITE, Credentials(EMAIL, PASSWORD), login=True, ask=ask) as s:
         s.login()
     assert ask.asked == ["2FA code: ", "2FA code: "]
-    assert browser.has_session("distrokid", "default")
+    assert profiles.has_session("distrokid", "default")
     with BrowserSession(_ctx(tmp_path), DK_SITE, Credentials(None, None)) as session:
         body = session.open("/stats/?type=all&data=streams").body()
     assert b"trend365day" in body

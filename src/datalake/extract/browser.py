@@ -30,8 +30,6 @@ import json
 import logging
 import os
 import re
-import shutil
-import sys
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -45,6 +43,15 @@ from datalake.extract.common import (
     landing_path,
     move_into_landing,
     save_landing,
+)
+from datalake.extract.profiles import (
+    CHROMIUM_ARGS,
+    STATE_FILE,
+    chromium_executable,
+    has_session,
+    headless,
+    private_dirs,
+    profile_path,
 )
 from datalake.extract.weblogin import (
     Credentials,
@@ -61,7 +68,7 @@ from datalake.extract.weblogin import (
 from datalake.logs import redact, register_secret
 from datalake.paths import stamp
 from datalake.run.records import worst_exit
-from datalake.settings import REPO_ROOT, SettingsError, choice_setting, int_setting, setting
+from datalake.settings import SettingsError, int_setting, setting
 
 __all__ = [
     "BrowserSession",
@@ -72,15 +79,6 @@ __all__ = [
     "run_browser_extractor",
 ]
 log = logging.getLogger(__name__)
-CHROMIUM_ARGS = [
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-]
-SYSTEM_CHROMIUMS = ("/usr/bin/chromium", "chromium", "chromium-browser", "google-chrome")
-STATE_FILE = "storage_state.json"
 _STAMPED = re.compile(r"_\d{8}T\d{6}Z(?=\.[^.]+$)")
 _CLEAR_SECRETS_JS = """secrets => document.querySelectorAll("input").forEach(e => {
   if (e.type === "password" || secrets.includes(e.value)) e.value = ""; })"""
@@ -101,24 +99,6 @@ def add_login_flag(parser) -> None:
     )
 
 
-def _profile_path(service: str, account: str) -> Path:
-    root = Path(setting("PLAYWRIGHT_SESSION_DIR") or REPO_ROOT / ".sessions").expanduser()
-    return root / service / re.sub(r"^\.", "_", re.sub(r"[^\w.@-]+", "_", account))
-
-
-def _private_dirs(path: Path, levels: int) -> Path:
-    """Create `path` and make it and its `levels - 1` parents owner-only."""
-    path.mkdir(parents=True, exist_ok=True)
-    for folder in [path, *path.parents][:levels]:
-        folder.chmod(0o700)
-    return path
-
-
-def has_session(service: str, account: str) -> bool:
-    """True once a login has succeeded for this service and account (it may have expired)."""
-    return (_profile_path(service, account) / STATE_FILE).is_file()
-
-
 def already_landed(
     lake, service: str, dataset: str, filename: str, account: str | None = None
 ) -> bool:
@@ -127,29 +107,6 @@ def already_landed(
     wanted = landing_path(lake, service, dataset, filename, never, account)
     names = {_STAMPED.sub("", p.name) for p in wanted.parent.glob("*") if p.is_file()}
     return _STAMPED.sub("", wanted.name) in names
-
-
-def chromium_executable(playwright) -> str | None:
-    """`CHROMIUM_EXECUTABLE`, else None (Playwright's own, if installed), else the system's."""
-    configured = setting("CHROMIUM_EXECUTABLE")
-    if configured:
-        if not Path(configured).is_file():
-            raise SettingsError(f"CHROMIUM_EXECUTABLE: no such file {configured!r}")
-        return configured
-    if Path(playwright.chromium.executable_path).is_file():
-        return None
-    for candidate in SYSTEM_CHROMIUMS:
-        if found := shutil.which(candidate):
-            return found
-    raise SettingsError("no Chromium found: set CHROMIUM_EXECUTABLE or install chromium")
-
-
-def _headless(login: bool) -> bool:
-    choice = choice_setting("BROWSER_HEADLESS", "auto", ("auto", "true", "false"))
-    if choice != "auto":
-        return choice == "true"
-    display = os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
-    return not login or (sys.platform.startswith("linux") and not display)
 
 
 class BrowserSession:
@@ -170,12 +127,12 @@ class BrowserSession:
             raise SettingsError(f"{site.service} has several accounts ({', '.join(names)})")
         self.account = names[0]
         self.landing_account = self.account if site.multi_account else None  # landing folder
-        self.profile = _private_dirs(_profile_path(site.service, self.account), 3)
+        self.profile = private_dirs(profile_path(site.service, self.account), 3)
         self.timeout = int_setting("BROWSER_TIMEOUT_SECONDS", 30, minimum=1)
         self.login_timeout = int_setting("BROWSER_LOGIN_TIMEOUT_SECONDS", 300, minimum=1)
         self.base_url = setting(f"{site.service.upper()}_BASE_URL") or site.base_url
         self.command = login_command(ctx.script, self.landing_account)
-        self.headless = _headless(login)
+        self.headless = headless(login)
         self._playwright = self.context = self.page = None
         self._logged_in = False
 
@@ -348,7 +305,7 @@ class BrowserSession:
             for cookie in self.context.cookies():
                 register_secret(cookie["value"])
             self.context.new_cdp_session(self.page).send("Page.stopLoading")  # a pending goto
-            folder = _private_dirs(base.expanduser() / self.ctx.run_id, 1)
+            folder = private_dirs(base.expanduser() / self.ctx.run_id, 1)
             (folder / f"{name}.html").write_text(redact(self.page.content()), "utf-8")
             for frame in self.page.frames:
                 frame.evaluate(_CLEAR_SECRETS_JS, [s for s in [self.creds.password] if s])
