@@ -142,9 +142,7 @@ SERVICES = {
 
         import re
 
-        from datalake.extract.browser import Site, add_login_flag, credentials
-        from datalake.extract.browser import run_browser_extractor
-        from datalake.stages.driver import run_stage
+        from datalake.extract.browser import Site, browser_main
 
         SITE = Site(
             service="zzweb",
@@ -161,11 +159,7 @@ SERVICES = {
 
 
         def main() -> None:
-            run_stage(
-                __file__,
-                lambda ctx: run_browser_extractor(ctx, SITE, extract, credentials("ZZWEB")),
-                extra_args=add_login_flag,
-            )
+            browser_main(__file__, SITE, extract)
 
 
         if __name__ == "__main__":

@@ -76,6 +76,7 @@ __all__ = [
     "accounts",
     "add_login_flag",
     "credentials",
+    "browser_main",
     "run_browser_extractor",
 ]
 log = logging.getLogger(__name__)
@@ -366,3 +367,20 @@ def run_browser_extractor(ctx, site: Site, body, creds) -> int:
     if logins:
         raise AuthRequired("; ".join(logins))
     return worst_exit(codes)
+
+
+def browser_main(script: str | Path, site: Site, extract, creds=None) -> None:
+    """A browser extractor's whole `main()`: `run_stage` with `--login`/`--account`, the
+    extract body and the site's credentials (`<PREFIX>_EMAIL`/`_PASSWORD`, per account for a
+    service with several; `creds` to read them otherwise)."""
+    from datalake.stages.driver import run_stage
+
+    if creds is None:
+        prefix = site.credential_prefix
+        creds = (lambda account: credentials(prefix, account)) if site.multi_account else None
+        creds = creds or credentials(prefix)
+    run_stage(
+        script,
+        lambda ctx: run_browser_extractor(ctx, site, extract, creds),
+        extra_args=add_login_flag,
+    )

@@ -13,8 +13,7 @@ name>_<stamp>.<ext>` (the complete statement history).
 
 import re
 
-from datalake.extract.browser import Site, add_login_flag, credentials, run_browser_extractor
-from datalake.stages.driver import run_stage
+from datalake.extract.browser import Site, browser_main
 
 SITE = Site(
     service="distrokid",
@@ -40,11 +39,7 @@ def extract(session) -> int:
 
 
 def main() -> None:
-    run_stage(
-        __file__,
-        lambda ctx: run_browser_extractor(ctx, SITE, extract, credentials("DK")),
-        extra_args=add_login_flag,
-    )
+    browser_main(__file__, SITE, extract)
 
 
 if __name__ == "__main__":

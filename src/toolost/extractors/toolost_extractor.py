@@ -13,8 +13,7 @@ one account's name (`TOOLOST_ACCOUNT`, default "default"). Exit 3 means "run --l
 
 import re
 
-from datalake.extract.browser import Site, add_login_flag, credentials, run_browser_extractor
-from datalake.stages.driver import run_stage
+from datalake.extract.browser import Site, browser_main
 
 SITE = Site(
     service="toolost",
@@ -45,11 +44,7 @@ def extract(session) -> int:
 
 
 def main() -> None:
-    run_stage(
-        __file__,
-        lambda ctx: run_browser_extractor(ctx, SITE, extract, credentials("TOOLOST")),
-        extra_args=add_login_flag,
-    )
+    browser_main(__file__, SITE, extract)
 
 
 if __name__ == "__main__":
