@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -39,3 +40,37 @@ def test_a_service_folder_with_an_underscore_is_reported_not_silently_skipped(tm
     scripts, warnings = discover(tmp_path)
     assert [s.service for s in scripts] == ["okservice"]
     assert len(warnings) == 1 and "my_service/" in warnings[0] and "no '_'" in warnings[0]
+
+
+def test_datalake_restore_lists_and_restores_a_curated_table(tmp_path):
+    """`datalake restore` as a person uses it: list the versions, go back, undo, a bad time."""
+    import csv as csv_module
+
+    from conftest import run
+
+    from datalake.paths import Lake
+    from datalake.stages.staging2curated import table_schema
+    from datalake.storage.publish import publish
+
+    lake = Lake(tmp_path)
+    schema = table_schema(tmp_path, "tidy_daily_streams")
+    lineage = {c: ["r"] for c in ("_run_id", "_source_file", "_source_sha256", "_extracted_at")}
+    import pyarrow as pa
+
+    for n in (1, 2):
+        rows = {"date": ["2026-01-01"], "spotify_streams": [str(n)], "apple_streams": [""]}
+        rows.update(combined_streams=[""], source=["zz"], **lineage)
+        publish(lake, schema, [pa.table(rows)], f"run{n}", partition="zz")
+        manifest = tmp_path / "curated" / "_manifest" / "tidy_daily_streams.json"
+        meta = json.loads(manifest.read_text())
+        meta["published_at"] = f"2026-0{n}-01T00:00:00+00:00"  # as if published then
+        manifest.write_text(json.dumps(meta))
+    listing = run(["-m", "datalake", "restore", "tidy_daily_streams", "--list"], tmp_path)
+    assert listing.returncode == 0, listing.stderr
+    assert "2026-01-01T00:00:00+00:00  archive/curated/tidy_daily_streams/" in listing.stderr
+    back = run(["-m", "datalake", "restore", "tidy_daily_streams", "--at", "2026-01-15"], tmp_path)
+    assert back.returncode == 0, back.stderr
+    with open(tmp_path / "curated" / "tidy_daily_streams.csv", encoding="utf-8") as handle:
+        assert [r["spotify_streams"] for r in csv_module.DictReader(handle)] == ["1"]
+    never = run(["-m", "datalake", "restore", "tidy_daily_streams", "--at", "2001-01-01"], tmp_path)
+    assert never.returncode == 1 and "no version of tidy_daily_streams existed" in never.stderr
