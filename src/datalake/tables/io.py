@@ -136,6 +136,33 @@ def _standardize(src, dst, schema, delimiter, quoted, encoding, on_batch) -> dic
     return {"rows": rows, "encoding": encoding}
 
 
+def xlsx_as_csv(src: Path, dst: Path) -> list[str]:
+    """The first sheet of an XLSX workbook as a UTF-8 CSV of exact cell text (dates as
+    YYYY-MM-DD, numbers without float noise), as wide as its header (trailing empty header cells
+    dropped); returns the header."""
+    from openpyxl import load_workbook
+
+    sheet = load_workbook(src, read_only=True, data_only=True).active
+    rows = [[_cell_text(v) for v in row] for row in sheet.iter_rows(values_only=True)]
+    header = list(rows[0]) if rows else []
+    while header and header[-1] == "":
+        header.pop()
+    write_records(dst, header, (row[: len(header)] for row in rows[1:]))
+    return header
+
+
+def _cell_text(value) -> str:
+    from datetime import date
+
+    if value is None:
+        return ""
+    if isinstance(value, date):
+        return value.isoformat()[:10]
+    if isinstance(value, float):
+        return format(Decimal(repr(value)), "f")
+    return str(value)
+
+
 def write_records(dst: Path, header: list[str], records: Iterable) -> int:
     """Write small in-memory records as a UTF-8, LF CSV; returns the row count."""
     count = 0

@@ -13,7 +13,6 @@ empty, truncated or unknown file is quarantined with the reason.
 import csv
 import json
 import re
-from datetime import date
 from pathlib import Path
 from typing import Required
 
@@ -24,7 +23,7 @@ from datalake.stages.landing2raw import Format, Rejected, Sample, ingest_landing
 from datalake.stages.quarantine import shown
 from datalake.stages.rawmeta import RawMeta
 from datalake.storage.atomic import temp_path_for
-from datalake.tables.io import standardize_delimited, write_records
+from datalake.tables.io import standardize_delimited, xlsx_as_csv
 from datalake.tables.schemas import load_schema
 from distrokid.settings import BANK_13, BANK_15, LOGIN_MARKERS, SERVICE, SPOTIFY_CHART_ID
 
@@ -62,33 +61,14 @@ def _statement(layout: int, delimiter: str, quoted: bool):
 
 
 def _xlsx_statement(src: Path, dst: Path) -> dict:
-    from openpyxl import load_workbook
-
-    sheet = load_workbook(src, read_only=True, data_only=True).active
-    rows = [[_cell_text(v) for v in row] for row in sheet.iter_rows(values_only=True)]
-    header = tuple(rows[0]) if rows else ()
-    while header and header[-1] == "":
-        header = header[:-1]
-    if header not in (BANK_13, BANK_15):
-        raise Rejected(f"XLSX is not a bank details statement (header: {shown(list(header), 150)})")
     staged = temp_path_for(dst.with_name(dst.name + ".xlsx.csv"))
-    write_records(staged, list(header), (r[: len(header)] for r in rows[1:]))
     try:
+        header = tuple(xlsx_as_csv(src, staged))
+        if header not in (BANK_13, BANK_15):
+            raise Rejected(f"XLSX is not a bank details statement (header: {shown(header, 150)})")
         return _statement(len(header), ",", True)(staged, dst)
     finally:
-        staged.unlink()
-
-
-def _cell_text(value) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, date):
-        return value.isoformat()[:10]
-    if isinstance(value, float):
-        from decimal import Decimal
-
-        return format(Decimal(repr(value)), "f")
-    return str(value)
+        staged.unlink(missing_ok=True)
 
 
 def parse_spotify_page(html: str) -> list[tuple[str, int]]:
