@@ -21,8 +21,8 @@ from badinput import SAMPLES, SERVICES, drop_bad_files
 from conftest import REPO, make_ctx, run, run_runner, snapshot
 
 from datalake.demo import copy_samples
+from datalake.problems import MAX_REASON, cap, describe, is_lake_fault, shown
 from datalake.stages.landing2raw import Format, ingest_landing
-from datalake.stages.quarantine import MAX_REASON, cap, describe, is_lake_fault, shown
 from datalake.storage.registry import Registry
 from datalake.tables.records import load_json
 
@@ -201,7 +201,7 @@ def test_reasons_are_short_and_say_what_is_wrong():
     ],
 )
 def test_json_is_read_strictly(text, reason):
-    from datalake.stages.quarantine import Rejected
+    from datalake.problems import Rejected
 
     with pytest.raises(Rejected, match=re.escape(reason)):
         load_json(text)

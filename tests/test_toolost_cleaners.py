@@ -18,8 +18,8 @@ import pytest
 from conftest import REPO, run, run_runner
 
 from datalake.stages.landing2raw import Rejected, Sample
+from datalake.tables.documents import validate_document
 from datalake.tables.lineage import Lineage, add_lineage
-from datalake.tables.schemas import validate_document
 from distrokid.samples import write_sample_landing
 from tests.fakes.distributor_sites import (
     TOOLOST_SALES_COLUMNS,

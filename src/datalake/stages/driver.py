@@ -19,6 +19,7 @@ from pathlib import Path
 
 from datalake.extract.common import AuthRequired, NotConfigured
 from datalake.paths import Lake, iso, utc_now
+from datalake.problems import cap
 from datalake.run.records import (
     EXIT_AUTH,
     EXIT_FAILED,
@@ -28,7 +29,6 @@ from datalake.run.records import (
     new_run_id,
 )
 from datalake.settings import SettingsError, get_settings, recording_reads, setting
-from datalake.stages.quarantine import cap
 
 _STAGE_RE = re.compile(
     r"^(?P<service>[a-z0-9]+)_(?P<stage>landing2raw|raw2staging|staging2curated)$"

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from datalake.stages.quarantine import Rejected, shown
+from datalake.problems import Rejected, shown
 
 
 @functools.lru_cache(maxsize=4)

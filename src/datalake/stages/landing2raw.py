@@ -25,16 +25,9 @@ from typing import Any
 
 from datalake.extract.common import account_of
 from datalake.paths import iso, parse_stamp, utc_now
+from datalake.problems import Rejected, cap, describe, is_lake_fault, shown
 from datalake.run.records import EXIT_FAILED, EXIT_OK, EXIT_QUARANTINED
-from datalake.stages.quarantine import (
-    Rejected,
-    cap,
-    describe,
-    is_lake_fault,
-    quarantine,
-    release,
-    shown,
-)
+from datalake.stages.quarantine import quarantine, release
 from datalake.stages.rawmeta import MetaError, RawMeta, check_meta
 from datalake.storage.atomic import atomic_path, sweep_stale_temps
 from datalake.storage.changes import visible_files
@@ -157,7 +150,8 @@ def _looks_like(sample: Sample, errors: list[BaseException]) -> str:
 
 def _check_raw(ctx, fmt: Format, path: Path) -> None:
     """What raw holds must be usable downstream: check it before it lands."""
-    from datalake.tables.schemas import check_records, load_schema
+    from datalake.tables.documents import check_records
+    from datalake.tables.schemas import load_schema
 
     if fmt.extension == "ndjson":
         from datalake.tables.records import read_ndjson

@@ -11,81 +11,25 @@ its hash `retired`, and the stage goes on without it. `--retry-quarantined` conv
 file again.
 
 `datalake quarantine` lists every quarantined and retired file of the lake with its
-reason. Only faults of the lake itself (disk full, permissions) stop a script: `is_lake_fault()`.
-Every reason is capped (`MAX_REASON`), and values quoted in it are shortened (`shown()`), so a
-5 MB field never reaches the registry, the run record, the report or the log.
+reason. Reasons are made short and actionable by `datalake.problems`.
 """
 
 from __future__ import annotations
 
 import argparse
-import csv
-import errno
 import gzip
 import logging
 import shutil
 import sys
-import zipfile
 from pathlib import Path
 
 from datalake.paths import Lake, iso, utc_now
+from datalake.problems import cap
 from datalake.storage.atomic import atomic_path, atomic_write_json, remove
 from datalake.storage.registry import QUARANTINED, RETIRED, Registry
 
 log = logging.getLogger(__name__)
-MAX_REASON = 400
 RETRY_HINT = "fix the file or the parser, then run the lake with --retry-quarantined"
-_LAKE_ERRNOS = {
-    errno.ENOSPC,
-    errno.EDQUOT,
-    errno.EACCES,
-    errno.EPERM,
-    errno.EROFS,
-    errno.EIO,
-    errno.EMFILE,
-    errno.ENFILE,
-}
-
-
-class Rejected(Exception):
-    """Raised by a parser for input it recognises but cannot use; the message is the reason."""
-
-
-_SELF_EXPLAINING = {"Rejected", "SchemaError", "ArrowInvalid"}  # ours, and pyarrow's parse errors
-
-
-def is_lake_fault(error: BaseException) -> bool:
-    """True for errors of the lake itself (disk full, permissions, I/O), which no file causes."""
-    return isinstance(error, OSError) and error.errno in _LAKE_ERRNOS
-
-
-def shown(value, limit: int = 60) -> str:
-    """A value as it may appear in a reason: its repr, cut to `limit` characters."""
-    text = repr(value)
-    return text if len(text) <= limit else f"{text[: limit - 1]}…({len(text):,} chars)"
-
-
-def cap(reason: str, limit: int = MAX_REASON) -> str:
-    """A reason of at most `limit` characters, on one line."""
-    reason = " ".join(str(reason).split())
-    return reason if len(reason) <= limit else reason[: limit - 1] + "…"
-
-
-def describe(error: BaseException) -> str:
-    """What a parsing error means for the file, in words a person can act on."""
-    if isinstance(error, RecursionError):
-        return "nested too deeply to read (a JSON document more than a thousand levels deep)"
-    if isinstance(error, csv.Error) and "field limit" in str(error):
-        return "a line or field longer than 128 KiB: not a file of this platform"
-    if isinstance(error, UnicodeDecodeError):
-        return f"not text in {error.encoding} (undecodable byte at position {error.start})"
-    if isinstance(error, zipfile.BadZipFile | EOFError):
-        return f"a damaged or truncated archive ({error})"
-    if isinstance(error, MemoryError):
-        return "too large to read into memory (a compressed or JSON bomb?)"
-    if type(error).__name__ in _SELF_EXPLAINING:
-        return str(error)  # their messages already say what is wrong with the data
-    return f"{type(error).__name__}: {error}"
 
 
 def _reason_file(beside: Path, sha256: str, reason: str, run_id: str, hint: str, **fields) -> None:

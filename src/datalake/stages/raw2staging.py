@@ -23,9 +23,10 @@ from pathlib import Path
 from typing import Any
 
 from datalake.extract.common import DEFAULT_ACCOUNT
+from datalake.problems import describe, is_lake_fault
 from datalake.run.records import EXIT_OK, EXIT_QUARANTINED
 from datalake.settings import SettingsError
-from datalake.stages.quarantine import describe, is_lake_fault, retire
+from datalake.stages.quarantine import retire
 from datalake.stages.rawmeta import RawMeta
 from datalake.storage.atomic import atomic_path, sweep_stale_temps
 from datalake.storage.changes import Changes

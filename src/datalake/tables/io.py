@@ -112,7 +112,7 @@ def _standardize(src, dst, schema, delimiter, quoted, encoding, on_batch) -> dic
     rows, header = 0, read_header(src, delimiter, encoding, quoted)
     names = [c.name for c in schema.columns]
     if header != names:
-        from datalake.stages.quarantine import shown
+        from datalake.problems import shown
         from datalake.tables.schemas import SchemaError
 
         raise SchemaError(f"header does not match {schema.name}: {shown(header, 200)}")

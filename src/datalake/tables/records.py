@@ -22,7 +22,7 @@ from datalake.tables.lineage import LINEAGE_COLUMNS
 def _no_repeated_keys(pairs: list[tuple[str, Any]]) -> dict:
     keys = [key for key, _ in pairs]
     if len(set(keys)) < len(keys):
-        from datalake.stages.quarantine import Rejected, shown
+        from datalake.problems import Rejected, shown
 
         repeated = sorted({k for k in keys if keys.count(k) > 1})
         raise Rejected(f"JSON object repeats key(s) {shown(repeated)}: ambiguous, not read")
@@ -30,7 +30,7 @@ def _no_repeated_keys(pairs: list[tuple[str, Any]]) -> dict:
 
 
 def _no_constant(name: str):
-    from datalake.stages.quarantine import Rejected
+    from datalake.problems import Rejected
 
     raise Rejected(f"JSON holds {name}, which is no number")
 
@@ -38,7 +38,7 @@ def _no_constant(name: str):
 def load_json(data: bytes | str) -> Any:
     """A JSON document (UTF-8, a BOM allowed), refusing repeated keys, NaN and Infinity; a
     document that does not parse is refused with where it stops."""
-    from datalake.stages.quarantine import Rejected
+    from datalake.problems import Rejected
 
     text = data.decode("utf-8-sig") if isinstance(data, bytes) else data.lstrip("\ufeff")
     try:

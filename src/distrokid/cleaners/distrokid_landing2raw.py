@@ -16,11 +16,11 @@ import re
 from pathlib import Path
 from typing import Required
 
+from datalake.problems import shown
 from datalake.stages.driver import run_stage
 from datalake.stages.formats import daily_series
 from datalake.stages.formats import login_page as login_page_reject
 from datalake.stages.landing2raw import Format, Rejected, Sample, ingest_landing
-from datalake.stages.quarantine import shown
 from datalake.stages.rawmeta import RawMeta
 from datalake.storage.atomic import temp_path_for
 from datalake.tables.io import standardize_delimited, xlsx_as_csv

@@ -20,13 +20,14 @@ Graph error documents and empty or unrecognised pages.
 import re
 from pathlib import Path
 
+from datalake.problems import shown
 from datalake.stages.driver import run_stage
 from datalake.stages.formats import json_opening
 from datalake.stages.landing2raw import Format, Rejected, Sample, ingest_landing
-from datalake.stages.quarantine import shown
 from datalake.stages.rawmeta import RawMeta
+from datalake.tables.documents import validate_document
 from datalake.tables.records import load_json, write_ndjson
-from datalake.tables.schemas import schema_file, validate_document
+from datalake.tables.schemas import schema_file
 from metaads.settings import DATASETS, SERVICE
 
 _ID_KEYS = {

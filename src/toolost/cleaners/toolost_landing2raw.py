@@ -19,15 +19,16 @@ import dataclasses
 from pathlib import Path
 from typing import Required
 
+from datalake.problems import shown
 from datalake.settings import setting
 from datalake.stages.driver import run_stage
 from datalake.stages.formats import daily_series, json_keys, login_page, series_points
 from datalake.stages.landing2raw import Format, Rejected, Sample, ingest_landing
-from datalake.stages.quarantine import shown
 from datalake.stages.rawmeta import RawMeta
+from datalake.tables.documents import validate_document
 from datalake.tables.io import read_header, standardize_delimited
 from datalake.tables.records import load_json
-from datalake.tables.schemas import Column, TableSchema, load_schema, schema_file, validate_document
+from datalake.tables.schemas import Column, TableSchema, load_schema, schema_file
 from toolost.settings import (
     APPLE_SERIES,
     DEFAULT_PAYABLE_COLUMN,
