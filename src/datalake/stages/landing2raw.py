@@ -16,8 +16,7 @@ converted CSV is checked against a table schema, every NDJSON record against a J
 from __future__ import annotations
 
 import logging
-import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -25,10 +24,11 @@ from typing import Any
 
 from datalake.extract.common import account_of
 from datalake.paths import iso, parse_stamp, utc_now
-from datalake.problems import Rejected, cap, describe, is_lake_fault, shown
+from datalake.problems import Rejected, cap, describe, is_lake_fault
 from datalake.run.records import EXIT_FAILED, EXIT_OK, EXIT_QUARANTINED
 from datalake.stages.quarantine import quarantine, release
-from datalake.stages.rawmeta import MetaError, RawMeta, check_meta
+from datalake.stages.rawmeta import MetaError, check_meta
+from datalake.stages.recognise import Format, Sample, route_file
 from datalake.storage.atomic import atomic_path, sweep_stale_temps
 from datalake.storage.changes import visible_files
 from datalake.storage.registry import (
@@ -40,46 +40,8 @@ from datalake.storage.registry import (
     sha256_file,
 )
 
+__all__ = ["Format", "Rejected", "Sample", "ingest_landing"]  # what a service declares with
 log = logging.getLogger(__name__)
-SAMPLE_BYTES = 1 << 16
-WHOLE_FILE_SAMPLE = 8 << 20  # pages and JSON documents are recognised from their whole text
-
-
-@dataclass(frozen=True)
-class Sample:
-    """The first bytes of a landing file, for recognising it by content."""
-
-    path: Path
-    head: bytes
-    size: int
-
-    @property
-    def text(self) -> str:
-        """The head decoded leniently (UTF-8, else Latin-1), without a BOM."""
-        head = self.head.removeprefix(b"\xef\xbb\xbf")
-        try:
-            return head.decode("utf-8")
-        except UnicodeDecodeError as error:
-            if error.start > len(head) - 4:  # a character cut by the sample's end
-                return head[: error.start].decode("utf-8")
-            return head.decode("latin-1")
-
-    @property
-    def first_line(self) -> str:
-        return self.text.replace("\r\n", "\n").replace("\r", "\n").split("\n", 1)[0]
-
-
-@dataclass(frozen=True)
-class Format:
-    """A landing format: how to recognise it and how to turn it into a raw file."""
-
-    name: str
-    dataset: str
-    detect: Callable[[Sample], bool]
-    convert: Callable[[Path, Path], dict[str, Any]]
-    extension: str = "csv"
-    schema: str | None = None  # `schemas/<schema>.json`: what the raw file must meet
-    meta: type = RawMeta  # what `convert` returns about the raw file (see `rawmeta`)
 
 
 @dataclass
@@ -95,57 +57,6 @@ def _extracted_at(path: Path) -> str:
     if moment is None:
         moment = datetime.fromtimestamp(path.stat().st_mtime, UTC).replace(microsecond=0)
     return iso(moment)
-
-
-def _matches(check, sample: Sample, errors: list[BaseException]):
-    """A detector's or reject's answer; one that fails on this file does not match it."""
-    try:
-        return check(sample)
-    except Exception as error:
-        if is_lake_fault(error):
-            raise
-        errors.append(error)
-        return None
-
-
-def _route(sample: Sample, formats: Sequence[Format], rejects) -> Format | str:
-    if sample.size == 0:
-        return "empty file (0 bytes)"
-    errors: list[BaseException] = []
-    for reject in rejects:
-        reason = _matches(reject, sample, errors)
-        if reason:
-            return reason
-    for fmt in formats:
-        if _matches(fmt.detect, sample, errors):
-            return fmt
-    known = ", ".join(sorted({f.dataset for f in formats}))
-    return f"unknown layout: not a known {known} file; {_looks_like(sample, errors)}"
-
-
-def _looks_like(sample: Sample, errors: list[BaseException]) -> str:
-    """What an unrecognised file seems to be, for the person who reads the reason."""
-    text = sample.text.lstrip()
-    if b"\x00" in sample.head[:4096]:
-        return "it holds binary data, not text"
-    if text[:1] == "<":
-        title = re.search(r"<title[^>]*>([^<]*)", text[:65536], re.IGNORECASE)
-        name = f" titled {shown(title[1].strip())}" if title else ""
-        return f"it is an HTML page{name} (an error or login page saved as data?)"
-    if text[:1] in "{[" and sample.size == len(sample.head):
-        from datalake.tables.records import load_json
-
-        try:
-            document = load_json(sample.head)
-        except Exception as error:
-            if is_lake_fault(error):
-                raise
-            return f"it is JSON that cannot be read: {describe(error)}"
-        if isinstance(document, dict):
-            return f"it is JSON with the top-level keys {shown(sorted(document), 120)}"
-        return "it is a JSON array, not an object"
-    hint = f"its first line is {shown(sample.first_line)}"
-    return hint + (f" ({describe(errors[0])})" if errors else "")
 
 
 def _check_raw(ctx, fmt: Format, path: Path) -> None:
@@ -175,12 +86,7 @@ def _convert(ctx, landing: Path, sha: str, fmt: Format) -> tuple[str, dict[str, 
 
 
 def _process(ctx, registry, landing: Path, sha: str, formats, rejects, outcome) -> None:
-    size = landing.stat().st_size
-    with open(landing, "rb") as handle:
-        sample = Sample(
-            landing, handle.read(size if size <= WHOLE_FILE_SAMPLE else SAMPLE_BYTES), size
-        )
-    route = _route(sample, formats, rejects)
+    route = route_file(Sample.of(landing), formats, rejects)
     if isinstance(route, str):
         return _quarantine(ctx, registry, landing, sha, route, outcome)
     try:
