@@ -18,38 +18,11 @@ from decimal import Decimal
 from datalake.stages.driver import run_stage
 from datalake.stages.staging2curated import CuratedTable, StagingReader, publish_curated
 from datalake.tables.lineage import LINEAGE_COLUMNS
-from metaads.settings import CANONICAL_ACTIONS
+from datalake.tables.schemas import load_schema
+from metaads.settings import CANONICAL_ACTIONS, SERVICE
 
 log = logging.getLogger(__name__)
 ADDITIVE = ("impressions", "clicks", "link_clicks", *CANONICAL_ACTIONS)
-ADS_DAILY = (
-    "date",
-    "ad_id",
-    "ad_name",
-    "adset_id",
-    "adset_name",
-    "campaign_id",
-    "spend_usd",
-    "impressions",
-    "reach",
-    "clicks",
-    "link_clicks",
-)
-CAMPAIGNS_DAILY = (
-    "date",
-    "campaign_id",
-    "campaign_name",
-    "campaign_objective",
-    "spend_usd",
-    "impressions",
-    "reach",
-    "clicks",
-    "link_clicks",
-    "ctr",
-    "cpc",
-    "cpm",
-    *CANONICAL_ACTIONS,
-)
 _SIX = Decimal("0.000001")
 
 
@@ -57,10 +30,11 @@ def _by_id(staging: StagingReader, dataset: str, key: str) -> dict[str, dict]:
     return {row[key]: row for row in staging.table(dataset).to_pylist()}
 
 
-def _table(rows: list[dict], names):
+def _table(rows: list[dict], table: str):
+    """Rows as the curated table `table` (its schema's columns, lineage included)."""
     import pyarrow as pa
 
-    names = [*names, *LINEAGE_COLUMNS]
+    names = load_schema(SERVICE, table).names
     return pa.table({name: [row.get(name) for row in rows] for name in names})
 
 
@@ -76,7 +50,7 @@ def ads_daily(staging: StagingReader):
             {**row, "ad_name": ad.get("ad_name") or row["ad_name"], "adset_id": adset_id}
             | {"adset_name": adset_name, "spend_usd": row["spend"]}
         )
-    return _table(rows, ADS_DAILY)
+    return _table(rows, "metaads_ads_daily")
 
 
 def _plus(total, value):
@@ -143,7 +117,7 @@ def campaigns_daily(staging: StagingReader):
         campaign_day(day, cid, group, level.get((day, cid), {}), campaigns.get(cid, {}))
         for (day, cid), group in sorted(groups.items())
     ]
-    return _table(rows, CAMPAIGNS_DAILY)
+    return _table(rows, "metaads_campaigns_daily")
 
 
 TABLES = [
