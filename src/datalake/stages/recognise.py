@@ -9,6 +9,7 @@ to be (an HTML page and its title, JSON and its keys, binary data, its first lin
 
 from __future__ import annotations
 
+import csv
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -47,6 +48,10 @@ class Sample:
             if error.start > len(head) - 4:  # a character cut by the sample's end
                 return head[: error.start].decode("utf-8")
             return head.decode("latin-1")
+
+    def header(self, delimiter: str = ",") -> tuple[str, ...]:
+        """The first line read as a delimited header (quotes honoured)."""
+        return tuple(next(csv.reader([self.first_line], delimiter=delimiter), []))
 
     @property
     def first_line(self) -> str:

@@ -10,7 +10,6 @@ Oddities: a saved login page (expired session) is quarantined, never read as zer
 empty, truncated or unknown file is quarantined with the reason.
 """
 
-import csv
 import json
 import re
 from pathlib import Path
@@ -20,7 +19,7 @@ from datalake.problems import shown
 from datalake.stages.driver import run_stage
 from datalake.stages.formats import daily_series
 from datalake.stages.formats import login_page as login_page_reject
-from datalake.stages.landing2raw import Format, Rejected, Sample, ingest_landing
+from datalake.stages.landing2raw import Format, Rejected, ingest_landing
 from datalake.stages.rawmeta import RawMeta
 from datalake.storage.atomic import temp_path_for
 from datalake.tables.io import standardize_delimited, xlsx_as_csv
@@ -36,10 +35,6 @@ class StatementMeta(RawMeta):
 
     layout: Required[int]
     max_reporting_date: Required[str]
-
-
-def _header(sample: Sample, delimiter: str) -> tuple[str, ...]:
-    return tuple(next(csv.reader([sample.first_line], delimiter=delimiter), []))
 
 
 def _statement(layout: int, delimiter: str, quoted: bool):
@@ -110,10 +105,10 @@ def _statement_format(name: str, detect, convert) -> Format:
 
 FORMATS = [
     _statement_format(
-        "bank_details_tsv13", lambda s: _header(s, "\t") == BANK_13, _statement(13, "\t", False)
+        "bank_details_tsv13", lambda s: s.header("\t") == BANK_13, _statement(13, "\t", False)
     ),
     _statement_format(
-        "bank_details_csv15", lambda s: _header(s, ",") == BANK_15, _statement(15, ",", True)
+        "bank_details_csv15", lambda s: s.header(",") == BANK_15, _statement(15, ",", True)
     ),
     _statement_format(
         "bank_details_xlsx",

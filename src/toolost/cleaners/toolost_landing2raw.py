@@ -14,7 +14,6 @@ undocumented columns; one lacking a required column or the payable column
 `transaction_id`. A 401 answer or login page saved instead of analytics is quarantined.
 """
 
-import csv
 import dataclasses
 from pathlib import Path
 from typing import Required
@@ -93,7 +92,7 @@ def _analytics(key: str, schema: str):
 
 def is_sales_report(sample: Sample) -> bool:
     """A CSV whose header holds enough documented sales report columns."""
-    header = next(csv.reader([sample.first_line]), [])
+    header = sample.header()
     return len(set(header) & set(SALES_DOCUMENTED)) >= SALES_FINGERPRINT
 
 
