@@ -2,6 +2,8 @@
 
 - `json_document(sample)` and `json_opening(sample, *path)`: the one way to sniff JSON, for the
   whole document of a small file, or for the value a large file opens with.
+- `envelope_items(document, service)`: the request and the items of an API extractor's landing
+  envelope (or of one page saved by hand).
 - `login_page(markers, data_markers, reason)`: a reject for a sign-in page (or a 401 answer)
   saved instead of data, which must never be read as zero.
 - `daily_series(parse, ...)` and `series_points(points)`: a converter for a daily (date, value)
@@ -59,6 +61,15 @@ def json_opening(sample, *path: str | int) -> Any | None:
     except (ValueError, RecursionError):
         return None
     return value
+
+
+def envelope_items(document: dict, service: str, items: str = "data") -> tuple[dict, list]:
+    """(request, items) of an API landing file: the extractor's envelope
+    `{"<service>_request": {...}, "pages": [page, ...]}`, or one page `{items: [...]}` saved by
+    hand (request `{}`). Check the document's shape first (a JSON Schema)."""
+    request = document.get(f"{service}_request") or {}
+    pages = document.get("pages") if request else [document]
+    return request, [item for page in pages for item in page.get(items) or []]
 
 
 def login_page(markers: Iterable[str], data_markers: Iterable[str], reason: str):

@@ -17,26 +17,17 @@ several days (requested without `time_increment=1`: totals, not days) are quaran
 Graph error documents and empty or unrecognised pages.
 """
 
-import re
 from pathlib import Path
 
 from datalake.problems import shown
 from datalake.stages.driver import run_stage
-from datalake.stages.formats import json_opening
+from datalake.stages.formats import envelope_items, json_opening
 from datalake.stages.landing2raw import Format, Rejected, Sample, ingest_landing
 from datalake.stages.rawmeta import RawMeta
 from datalake.tables.documents import validate_document
 from datalake.tables.records import load_json, write_ndjson
 from datalake.tables.schemas import schema_file
 from metaads.settings import DATASETS, SERVICE
-
-_ID_KEYS = {
-    "campaigns": "id",
-    "adsets": "id",
-    "ads": "id",
-    "ad_insights": "ad_id",
-    "campaign_insights": "campaign_id",
-}
 
 
 class GraphMeta(RawMeta, total=False):
@@ -78,14 +69,9 @@ def graph_items(document: dict, dataset: str) -> tuple[list[dict], dict]:
     problems = validate_document(document, schema_file(SERVICE, "landing_graph"), 3)
     if problems:
         raise Rejected("not a Graph page or extractor envelope: " + "; ".join(problems))
-    request = document.get("metaads_request") or {}
-    pages = document.get("pages") if request else [document]
-    items = [item for page in pages for item in page.get("data", [])]
+    request, items = envelope_items(document, SERVICE)
     if not items and not request:
         raise Rejected("a Graph page without data")
-    missing = sum(1 for item in items if not item.get(_ID_KEYS[dataset]))
-    if missing:
-        raise Rejected(f"{missing} {dataset} item(s) without {_ID_KEYS[dataset]}")
     spans = [i for i in items if i.get("date_stop", i.get("date_start")) != i.get("date_start")]
     spans = [i for i in spans if i.get("date_start")]  # a missing date is the schema's to name
     if spans:
@@ -112,9 +98,8 @@ def _converter(dataset: str):
 
 def graph_error(sample: Sample) -> str | None:
     """A Graph error document saved instead of data."""
-    if re.match(r'\s*\{\s*"error"\s*:', sample.text):
-        return f"a Graph error response, not data: {sample.text[:200]}"
-    return None
+    error = json_opening(sample, "error")
+    return f"a Graph error response, not data: {shown(error, 200)}" if error is not None else None
 
 
 FORMATS = [
