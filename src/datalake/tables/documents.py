@@ -81,3 +81,13 @@ def check_records(records, schema_path: Path, limit: int = 3) -> int:
         name = Path(schema_path).stem
         raise SchemaError(f"{bad} of {count} record(s) do not meet {name}: " + "; ".join(problems))
     return count
+
+
+def require_valid(doc: Any, schema_path: Path, what: str, limit: int = 3) -> None:
+    """Rejected (the file is quarantined) naming the first problems if `doc` does not meet the
+    JSON Schema file; `what` says what the document should have been."""
+    from datalake.problems import Rejected
+
+    problems = validate_document(doc, schema_path, limit)
+    if problems:
+        raise Rejected(f"not {what}: " + "; ".join(problems))

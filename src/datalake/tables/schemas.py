@@ -13,7 +13,7 @@ API records are checked against JSON Schema files by `datalake.tables.documents`
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -106,6 +106,24 @@ class TableSchema:
             if column.name in present:
                 problems += _column_problems(column, table.column(column.name))
         return problems
+
+    def for_header(self, header: list[str], required=(), **columns: Column) -> TableSchema:
+        """This schema fitted to an export's own header: declared columns as declared (and
+        `columns` given here), any other column free text. Rejected naming the `required`
+        columns missing, or the names repeated."""
+        from datalake.problems import Rejected, shown
+
+        missing = [name for name in (*required, *columns) if name not in header]
+        if missing:
+            raise Rejected(
+                f"lacks required column(s): {', '.join(missing)} (header: {shown(header, 150)})"
+            )
+        repeated = sorted({name for name in header if header.count(name) > 1})
+        if repeated:
+            raise Rejected(f"repeats column names: {shown(repeated, 150)}")
+        declared = {**{c.name: c for c in self.columns}, **columns}
+        fitted = tuple(declared.get(name, Column(name, "string", True)) for name in header)
+        return replace(self, columns=fitted)
 
     def check(self, table) -> None:
         """Raise SchemaError naming every problem `validate` finds."""

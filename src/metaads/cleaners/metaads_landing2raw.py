@@ -24,7 +24,7 @@ from datalake.stages.driver import run_stage
 from datalake.stages.formats import envelope_items, json_opening
 from datalake.stages.landing2raw import Format, Rejected, Sample, ingest_landing
 from datalake.stages.rawmeta import RawMeta
-from datalake.tables.documents import validate_document
+from datalake.tables.documents import require_valid
 from datalake.tables.records import load_json, write_ndjson
 from datalake.tables.schemas import schema_file
 from metaads.settings import DATASETS, SERVICE
@@ -66,9 +66,7 @@ def dataset_of(sample: Sample) -> str | None:
 
 def graph_items(document: dict, dataset: str) -> tuple[list[dict], dict]:
     """The items of a landing document and the metadata to record, or Rejected."""
-    problems = validate_document(document, schema_file(SERVICE, "landing_graph"), 3)
-    if problems:
-        raise Rejected("not a Graph page or extractor envelope: " + "; ".join(problems))
+    require_valid(document, schema_file(SERVICE, "landing_graph"), "a Graph page or envelope")
     request, items = envelope_items(document, SERVICE)
     if not items and not request:
         raise Rejected("a Graph page without data")

@@ -14,17 +14,15 @@ undocumented columns; one lacking a required column or the payable column
 `transaction_id`. A 401 answer or login page saved instead of analytics is quarantined.
 """
 
-import dataclasses
 from pathlib import Path
 from typing import Required
 
-from datalake.problems import shown
 from datalake.settings import setting
 from datalake.stages.driver import run_stage
 from datalake.stages.formats import daily_series, json_keys, login_page, series_points
 from datalake.stages.landing2raw import Format, Rejected, Sample, ingest_landing
 from datalake.stages.rawmeta import RawMeta
-from datalake.tables.documents import validate_document
+from datalake.tables.documents import require_valid
 from datalake.tables.io import read_header, standardize_delimited
 from datalake.tables.records import load_json
 from datalake.tables.schemas import Column, TableSchema, load_schema, schema_file
@@ -50,30 +48,23 @@ class SalesReportMeta(RawMeta):
 
 def parse_series(doc, key: str, schema: str) -> list[tuple[str, int]]:
     """Daily (date, streams) of an analytics document's `key` array, validated, sorted by date."""
-    problems = validate_document(doc, schema_file(SERVICE, schema))
-    if problems:
-        raise Rejected(f"not a valid {schema} document: " + "; ".join(problems))
+    require_valid(doc, schema_file(SERVICE, schema), f"a valid {schema} document", limit=10)
     return series_points(((p["date"], p["streams"]) for p in doc[key]), "streams")
 
 
 def report_schema(header: list[str], payable: str) -> TableSchema:
     """The raw schema of one sales report: documented columns as declared, the payable column a
     required amount that fits the curated decimal, any other column as text. Rejected if a
-    required column is missing."""
-    missing = [name for name in (*SALES_REQUIRED, payable) if name not in header]
-    if missing:
-        raise Rejected(
-            f"sales report lacks required column(s): {', '.join(missing)} "
-            f"(payable column per {PAYABLE_SETTING}: {payable!r}; header: {shown(header, 150)})"
+    required column is missing (the payable one named by its setting)."""
+    payable_column = Column(payable, "money", nullable=False)
+    try:
+        return load_schema(SERVICE, "raw_sales_report").for_header(
+            header, SALES_REQUIRED, **{payable: payable_column}
         )
-    if len(set(header)) < len(header):
-        repeated = sorted({name for name in header if header.count(name) > 1})
-        raise Rejected(f"sales report repeats column names: {shown(repeated, 150)}")
-    base = load_schema(SERVICE, "raw_sales_report")
-    declared = {column.name: column for column in base.columns}
-    declared[payable] = Column(payable, "money", nullable=False)
-    columns = tuple(declared.get(name, Column(name, "string", True)) for name in header)
-    return dataclasses.replace(base, columns=columns)
+    except Rejected as error:
+        raise Rejected(
+            f"sales report {error} (payable column per {PAYABLE_SETTING}: {payable!r})"
+        ) from None
 
 
 def _sales(payable: str):
