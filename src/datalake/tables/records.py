@@ -5,7 +5,8 @@ API sources keep their raw data as NDJSON, one JSON object per line (`write_ndjs
 service maps each record to a flat row, lineage is attached, and for each key the row of the
 latest extraction wins (raw files come oldest first); keys that a newer extraction no longer
 covers are kept. Values stay text (identifiers and money exact); the staging schema types them.
-`load_json()` reads a captured JSON document strictly: a repeated key, `NaN` or a document cut
+`records_dataset()` is such a builder declared from the staging schema. `load_json()` reads a
+captured JSON document strictly: a repeated key, `NaN` or a document cut
 short is refused with a reason, never silently read.
 """
 
@@ -121,3 +122,16 @@ def latest_records(
     rows = [latest[k] for k in sorted(latest)]
     names = [*columns, *LINEAGE_COLUMNS]
     return pa.table({n: pa.array([as_text(r.get(n)) for r in rows], pa.string()) for n in names})
+
+
+def records_dataset(service: str, dataset: str, to_row, covers=None):
+    """A raw2staging builder for NDJSON records: `latest_records` with the columns and the key
+    (`x-key`) of the service's `schemas/stg_<dataset>.json`, so neither is written twice."""
+    from datalake.tables.schemas import load_schema
+
+    def build(files):
+        schema = load_schema(service, f"stg_{dataset}")
+        columns = [c.name for c in schema.columns if not c.name.startswith("_")]
+        return latest_records(files, to_row, schema.key, columns, covers=covers)
+
+    return build

@@ -16,8 +16,7 @@ from datetime import UTC, datetime
 
 from datalake.stages.driver import run_stage
 from datalake.stages.raw2staging import build_staging
-from datalake.tables.records import latest_records
-from datalake.tables.schemas import load_schema
+from datalake.tables.records import records_dataset
 from metaads.settings import CANONICAL_ACTIONS, PURCHASE_VALUE_ACTION, SERVICE
 
 _METRICS = {  # staging column -> Graph insights field
@@ -86,23 +85,12 @@ def _range(raw) -> tuple[str, str] | None:
     return (meta["since"], meta["until"]) if meta.get("since") and meta.get("until") else None
 
 
-def _dataset(name: str, to_row, key: tuple[str, ...], covers=None):
-    def build(files):
-        columns = [c.name for c in load_schema(SERVICE, f"stg_{name}").columns]
-        wanted = [c for c in columns if not c.startswith("_")]
-        return latest_records(files, to_row, key, wanted, covers=covers)
-
-    return build
-
-
 DATASETS = {
-    "campaigns": _dataset("campaigns", campaign_row, ("campaign_id",)),
-    "adsets": _dataset("adsets", adset_row, ("adset_id",)),
-    "ads": _dataset("ads", ad_row, ("ad_id",)),
-    "ad_insights": _dataset("ad_insights", insight_row, ("date", "ad_id"), _range),
-    "campaign_insights": _dataset(
-        "campaign_insights", insight_row, ("date", "campaign_id"), _range
-    ),
+    "campaigns": records_dataset(SERVICE, "campaigns", campaign_row),
+    "adsets": records_dataset(SERVICE, "adsets", adset_row),
+    "ads": records_dataset(SERVICE, "ads", ad_row),
+    "ad_insights": records_dataset(SERVICE, "ad_insights", insight_row, covers=_range),
+    "campaign_insights": records_dataset(SERVICE, "campaign_insights", insight_row, covers=_range),
 }
 
 
