@@ -241,11 +241,7 @@ def fake():
 
 @pytest.fixture
 def dk(fake, monkeypatch, tmp_path):
-    fake.fail_paths.clear()
-    fake.slow_paths.clear()
-    fake.require_2fa = False
-    fake.download_filename = fake.bank_filename
-    fake.expire_sessions()
+    fake.reset()
     for name, value in {
         "DISTROKID_BASE_URL": fake.base_url,
         "ACME_BASE_URL": fake.base_url,

@@ -190,6 +190,13 @@ def test_reasons_are_short_and_say_what_is_wrong():
     assert "nested too deeply" in describe(RecursionError())
     assert describe(KeyError("date_start")) == "KeyError: 'date_start'"
     assert is_lake_fault(OSError(errno.ENOSPC, "full")) and not is_lake_fault(ValueError("x"))
+    from datalake.problems import blames_the_file
+    from datalake.settings import SettingsError
+    from datalake.stages.rawmeta import MetaError
+
+    assert blames_the_file(KeyError("x")) and blames_the_file(OSError(0, "odd"))
+    for not_the_file in (OSError(errno.EACCES, "no"), SettingsError("X=1"), MetaError("bug")):
+        assert not blames_the_file(not_the_file)
 
 
 @pytest.mark.parametrize(

@@ -157,11 +157,7 @@ def fake():
 @pytest.fixture
 def dk(fake, monkeypatch, tmp_path):
     """The module's fake, reset, with the settings pointing at it and the lake in tmp_path."""
-    fake.fail_paths.clear()
-    fake.slow_paths.clear()
-    fake.require_2fa = False
-    fake.download_filename = fake.bank_filename
-    fake.expire_sessions()
+    fake.reset()
     for name, value in {
         "DISTROKID_BASE_URL": fake.base_url,
         "PLAYWRIGHT_SESSION_DIR": str(tmp_path / "sessions"),

@@ -68,13 +68,7 @@ def tl(sites):
 
 
 def _reset(site):
-    site.fail_paths.clear()
-    site.slow_paths.clear()
-    site.expire_sessions()
-    site.clear_requests()
-    if isinstance(site, FakeDistroKid):
-        site.require_2fa = False
-        site.download_filename = site.bank_filename
+    site.reset()
     return site
 
 

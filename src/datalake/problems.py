@@ -1,10 +1,11 @@
 """Problems with input, in words a person can act on; the lake's own faults told apart.
 
 `Rejected` is what a parser raises for input it recognises but cannot use (its message is the
-reason). `describe()` turns any parsing error into such words, `shown()` quotes at most the start
-of a value, `cap()` keeps a reason to one line of `MAX_REASON` characters, so a 5 MB field never
-reaches a registry, a run record, a report or a log. `is_lake_fault()` tells errors of the lake
-itself (disk full, permissions), which no file causes and which fail a script instead.
+reason). `describe()` turns any parsing error into such words, `shown()` quotes at most the start of
+a value, `cap()` keeps a reason to one line of `MAX_REASON` characters, so a 5 MB field never
+reaches a registry, a run record, a report or a log. `blames_the_file()` tells a file's fault from
+the lake's (`is_lake_fault()`), a setting's or the code's; `is_lake_fault()` tells errors of the
+lake itself (disk full, permissions), which no file causes and which fail a script instead.
 """
 
 import csv
@@ -34,6 +35,20 @@ _SELF_EXPLAINING = {"Rejected", "SchemaError", "ArrowInvalid"}  # ours, and pyar
 def is_lake_fault(error: BaseException) -> bool:
     """True for errors of the lake itself (disk full, permissions, I/O), which no file causes."""
     return isinstance(error, OSError) and error.errno in _LAKE_ERRNOS
+
+
+class CodeFault(Exception):
+    """Base of errors in the code (a converter breaking its declaration): they fail the script
+    and are never blamed on the file being read."""
+
+
+def blames_the_file(error: BaseException) -> bool:
+    """True if an error while reading a file is the file's fault, so the file is set aside;
+    False for the lake's own faults, a wrong setting (`SettingsError`) and `CodeFault`s, which
+    fail the script instead."""
+    from datalake.settings import SettingsError
+
+    return not (is_lake_fault(error) or isinstance(error, SettingsError | CodeFault))
 
 
 def shown(value, limit: int = 60) -> str:

@@ -367,6 +367,14 @@ class FakeSite:
         with self._lock:
             self._sessions.clear()
 
+    def reset(self) -> None:
+        """Back to a fresh site between tests: no failing or slow paths, no session, no
+        request seen."""
+        self.fail_paths.clear()
+        self.slow_paths.clear()
+        self.expire_sessions()
+        self.clear_requests()
+
     # ---- helpers for subclasses ------------------------------------------------------------
 
     def _record_error(self, text: str) -> None:
@@ -672,6 +680,11 @@ class FakeDistroKid(FakeSite):
         with self._lock:
             super().expire_sessions()
             self._pending_2fa.clear()
+
+    def reset(self) -> None:
+        super().reset()
+        self.require_2fa = False
+        self.download_filename = self.bank_filename
 
     # ---- pages -----------------------------------------------------------------------------
 

@@ -7,10 +7,11 @@ content already processed, convert into `raw/<service>/<dataset>/<stem>__<sha12>
 atomically, record lineage in the registry, quarantine what cannot be used.
 
 Nothing a file holds can stop the run: an error while recognising it counts as "not this format",
-and any error while converting or checking it quarantines that file with a short reason, after
-which the next file is read. Only a fault of the lake itself (`is_lake_fault`: disk full,
-permissions) fails the script. A format's `schema` is what raw promises the next stage: the
-converted CSV is checked against a table schema, every NDJSON record against a JSON Schema.
+and any error while converting or checking it quarantines that file with a short reason, after which
+the next file is read. Only what no file causes (`blames_the_file`: the lake's faults such as a full
+disk, a wrong setting, a bug in a converter) fails the script. A format's `schema` is what raw
+promises the next stage: the converted CSV is checked against a table schema, every NDJSON record
+against a JSON Schema.
 """
 
 from __future__ import annotations
@@ -24,10 +25,10 @@ from typing import Any
 
 from datalake.extract.common import account_of
 from datalake.paths import iso, parse_stamp, utc_now
-from datalake.problems import Rejected, cap, describe, is_lake_fault
+from datalake.problems import Rejected, blames_the_file, cap, describe
 from datalake.run.records import EXIT_FAILED, EXIT_OK, EXIT_QUARANTINED
 from datalake.stages.quarantine import quarantine, release
-from datalake.stages.rawmeta import MetaError, check_meta
+from datalake.stages.rawmeta import check_meta
 from datalake.stages.recognise import Format, Sample, route_file
 from datalake.storage.atomic import atomic_path, sweep_stale_temps
 from datalake.storage.changes import visible_files
@@ -91,13 +92,11 @@ def _process(ctx, registry, landing: Path, sha: str, formats, rejects, outcome) 
         return _quarantine(ctx, registry, landing, sha, route, outcome)
     try:
         target, meta = _convert(ctx, landing, sha, route)
-    except MetaError:
-        raise  # the converter's bug, not the file's: fail loudly
     except Rejected as error:
         return _quarantine(ctx, registry, landing, sha, f"{route.name}: {error}", outcome)
     except Exception as error:  # malformed content: never crash the run, set the file aside
-        if is_lake_fault(error):
-            raise
+        if not blames_the_file(error):
+            raise  # the lake's, a setting's or the code's fault: fail loudly
         reason = f"could not read as {route.name}: {describe(error)}"
         return _quarantine(ctx, registry, landing, sha, reason, outcome)
     was_quarantined = (registry.entry(sha) or {}).get("status") == QUARANTINED

@@ -23,9 +23,8 @@ from pathlib import Path
 from typing import Any
 
 from datalake.extract.common import DEFAULT_ACCOUNT
-from datalake.problems import describe, is_lake_fault
+from datalake.problems import blames_the_file, describe
 from datalake.run.records import EXIT_OK, EXIT_QUARANTINED
-from datalake.settings import SettingsError
 from datalake.stages.quarantine import retire
 from datalake.stages.rawmeta import RawMeta
 from datalake.storage.atomic import atomic_path, sweep_stale_temps
@@ -90,7 +89,7 @@ def _fails_alone(builder, file: RawFile, schema, target: Path) -> str | None:
     try:
         _write(builder, [file], schema, target, keep=False)
     except Exception as error:
-        if is_lake_fault(error) or isinstance(error, SettingsError):
+        if not blames_the_file(error):
             raise
         return describe(error)
     return None
@@ -102,7 +101,7 @@ def _build_dataset(ctx, dataset: str, builder, schema, files: list[RawFile], tar
     try:
         return _write(builder, files, schema, target), files
     except Exception as error:
-        if is_lake_fault(error) or isinstance(error, SettingsError):
+        if not blames_the_file(error):
             raise
         culprits = {}
         for file in files:

@@ -12,6 +12,8 @@ annotations to tell `Required` keys.)
 import typing
 from typing import Any, Required, TypedDict
 
+from datalake.problems import CodeFault
+
 
 class RawMeta(TypedDict, total=False):
     """What every raw file may be described by."""
@@ -22,7 +24,7 @@ class RawMeta(TypedDict, total=False):
     last_date: str
 
 
-class MetaError(TypeError):
+class MetaError(CodeFault, TypeError):
     """A converter returned metadata that does not match its format's declaration."""
 
 

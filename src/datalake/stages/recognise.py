@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from datalake.problems import describe, is_lake_fault, shown
+from datalake.problems import blames_the_file, describe, shown
 from datalake.stages.rawmeta import RawMeta
 
 SAMPLE_BYTES = 1 << 16
@@ -76,7 +76,7 @@ def _matches(check, sample: Sample, errors: list[BaseException]):
     try:
         return check(sample)
     except Exception as error:
-        if is_lake_fault(error):
+        if not blames_the_file(error):
             raise
         errors.append(error)
         return None
@@ -113,7 +113,7 @@ def _looks_like(sample: Sample, errors: list[BaseException]) -> str:
         try:
             document = load_json(sample.head)
         except Exception as error:
-            if is_lake_fault(error):
+            if not blames_the_file(error):
                 raise
             return f"it is JSON that cannot be read: {describe(error)}"
         if isinstance(document, dict):

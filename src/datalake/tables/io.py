@@ -13,6 +13,7 @@ import os
 from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -136,19 +137,26 @@ def _standardize(src, dst, schema, delimiter, quoted, encoding, on_batch) -> dic
     return {"rows": rows, "encoding": encoding}
 
 
-def xlsx_as_csv(src: Path, dst: Path) -> list[str]:
-    """The first sheet of an XLSX workbook as a UTF-8 CSV of exact cell text (dates as
-    YYYY-MM-DD, numbers without float noise), as wide as its header (trailing empty header cells
-    dropped); returns the header."""
+@contextmanager
+def xlsx_as_csv(src: Path, beside: Path) -> Iterator[tuple[Path, list[str]]]:
+    """The first sheet of an XLSX workbook as a temporary UTF-8 CSV next to `beside` (exact cell
+    text: dates as YYYY-MM-DD, numbers without float noise), as wide as its header (trailing
+    empty header cells dropped): yields (its path, the header); removed afterwards."""
     from openpyxl import load_workbook
 
-    sheet = load_workbook(src, read_only=True, data_only=True).active
-    rows = [[_cell_text(v) for v in row] for row in sheet.iter_rows(values_only=True)]
-    header = list(rows[0]) if rows else []
-    while header and header[-1] == "":
-        header.pop()
-    write_records(dst, header, (row[: len(header)] for row in rows[1:]))
-    return header
+    from datalake.storage.atomic import temp_path_for
+
+    staged = temp_path_for(beside.with_name(beside.name + ".xlsx.csv"))
+    try:
+        sheet = load_workbook(src, read_only=True, data_only=True).active
+        rows = [[_cell_text(v) for v in row] for row in sheet.iter_rows(values_only=True)]
+        header = list(rows[0]) if rows else []
+        while header and header[-1] == "":
+            header.pop()
+        write_records(staged, header, (row[: len(header)] for row in rows[1:]))
+        yield staged, header
+    finally:
+        staged.unlink(missing_ok=True)
 
 
 def _cell_text(value) -> str:

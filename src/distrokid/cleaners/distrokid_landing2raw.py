@@ -21,7 +21,6 @@ from datalake.stages.formats import daily_series
 from datalake.stages.formats import login_page as login_page_reject
 from datalake.stages.landing2raw import Format, Rejected, ingest_landing
 from datalake.stages.rawmeta import RawMeta
-from datalake.storage.atomic import temp_path_for
 from datalake.tables.io import standardize_delimited, xlsx_as_csv
 from datalake.tables.schemas import load_schema
 from distrokid.settings import BANK_13, BANK_15, LOGIN_MARKERS, SERVICE, SPOTIFY_CHART_ID
@@ -56,14 +55,10 @@ def _statement(layout: int, delimiter: str, quoted: bool):
 
 
 def _xlsx_statement(src: Path, dst: Path) -> dict:
-    staged = temp_path_for(dst.with_name(dst.name + ".xlsx.csv"))
-    try:
-        header = tuple(xlsx_as_csv(src, staged))
-        if header not in (BANK_13, BANK_15):
+    with xlsx_as_csv(src, dst) as (staged, header):
+        if tuple(header) not in (BANK_13, BANK_15):
             raise Rejected(f"XLSX is not a bank details statement (header: {shown(header, 150)})")
         return _statement(len(header), ",", True)(staged, dst)
-    finally:
-        staged.unlink(missing_ok=True)
 
 
 def parse_spotify_page(html: str) -> list[tuple[str, int]]:
