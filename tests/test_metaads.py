@@ -24,9 +24,10 @@ from conftest import REPO, clean_env
 from datalake.extract.common import AuthRequired
 from datalake.extract.paging import strip_paging_urls, strip_query
 from datalake.stages.landing2raw import Rejected, Sample
+from datalake.tables.records import utc_text
 from metaads.cleaners.metaads_landing2raw import dataset_of, graph_items
-from metaads.cleaners.metaads_raw2staging import insight_row, utc_text
-from metaads.cleaners.metaads_staging2curated import sum_ad_days
+from metaads.cleaners.metaads_raw2staging import insight_row
+from metaads.cleaners.metaads_staging2curated import ADDITIVE
 from metaads.graph import MetaThrottle, ReportFailed, TooMuchData, account_number, usage
 from metaads.plan import (
     fetch_insights,
@@ -456,30 +457,37 @@ def test_landing_files_are_recognised_by_keys():
     assert len(items) == 1 and meta["first_date"] == "2026-01-01"
 
 
-def test_sum_ad_days_is_exact_and_keeps_unknown_empty():
-    lineage = {"_run_id": "r", "_source_file": "f", "_source_sha256": "s", "_extracted_at": "t"}
+def test_campaign_sums_are_exact_keep_unknown_empty_and_the_latest_lineage():
+    from datalake.tables.transforms import sum_by
+
+    def lineage(extracted_at, source):
+        return {
+            "_run_id": "r",
+            "_source_file": source,
+            "_source_sha256": "s",
+            "_extracted_at": extracted_at,
+        }
+
     base = {"date": "2026-01-01", "campaign_id": "9", "campaign_name": "c", "objective": "o"}
-    counts = dict.fromkeys(
-        (
-            "impressions",
-            "clicks",
-            "link_clicks",
-            "purchases",
-            "add_to_cart",
-            "initiate_checkout",
-            "view_content",
-            "landing_page_views",
-            "leads",
-            "complete_registration",
-        ),
-        1,
-    )
+    counts = dict.fromkeys(ADDITIVE, 1)
     rows = [
-        {**base, **counts, **lineage, "spend": "0.1"},
-        {**base, **counts, **lineage, "spend": "0.2", "leads": None},
+        {**base, **counts, **lineage("2026-01-03T00:00:00Z", "b"), "spend": "0.1"},
+        {**base, **counts, **lineage("2026-01-02T00:00:00Z", "z"), "spend": "0.2", "leads": None},
+        {
+            **base,
+            **counts,
+            **lineage("2026-01-01T00:00:00Z", "a"),
+            "campaign_id": "8",
+            "spend": None,
+        },
     ]
-    group = sum_ad_days(rows)[("2026-01-01", "9")]
+    groups = sum_by(rows, ("date", "campaign_id"), ADDITIVE, exact=("spend",))
+    assert list(groups) == [("2026-01-01", "9"), ("2026-01-01", "8")]
+    group = groups[("2026-01-01", "9")]
     assert group["spend"] == Decimal("0.3") and group["clicks"] == 2 and group["leads"] is None
+    assert group["_source_file"] == "b" and group["first"]["spend"] == "0.1"
+    assert groups[("2026-01-01", "8")]["spend"] is None
+    assert groups[("2026-01-01", "8")]["impressions"] == 1
 
 
 def test_a_newer_extraction_drops_days_it_no_longer_reports(tmp_path):

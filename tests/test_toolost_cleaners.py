@@ -147,7 +147,7 @@ def test_detection_by_content_not_name():
     spotify = json.dumps({"discovery": [], "streams": []})
     apple = json.dumps({"totalShazam": [], "totalStreams": [{"date": "2026-01-01", "streams": 1}]})
     report = toolost_sales_report_csv("2026-10", 2)
-    kinds = {f.name: f for f in l2r.formats("payable_amount")}
+    kinds = {f.name: f for f in l2r.landing_formats("payable_amount")}
     assert kinds["spotify_analytics"].detect(_sample(spotify, "apple_20260101T000000Z.json"))
     assert not kinds["apple_analytics"].detect(_sample(spotify))
     assert kinds["apple_analytics"].detect(_sample(apple, "spotify.json"))
@@ -531,7 +531,7 @@ def test_payable_column_setting_and_retry_quarantined(tmp_path):
 
 def _convert_report(tmp_path: Path, data: bytes, payable: str = "payable_amount"):
     src, dst = _write(tmp_path / "report.csv", data), tmp_path / "raw.csv"
-    (sales,) = [f for f in l2r.formats(payable) if f.name == "sales_report"]
+    (sales,) = [f for f in l2r.landing_formats(payable) if f.name == "sales_report"]
     return sales.convert(src, dst), dst
 
 

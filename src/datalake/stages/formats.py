@@ -6,8 +6,12 @@
   envelope (or of one page saved by hand).
 - `login_page(markers, data_markers, reason)`: a reject for a sign-in page (or a 401 answer)
   saved instead of data, which must never be read as zero.
+- `error_document(*path, what)`: a reject for an API's error answer saved instead of data.
+- `embedded_json(text, pattern, what)`: the JSON value a web page's script assigns.
 - `daily_series(parse, ...)` and `series_points(points)`: a converter for a daily (date, value)
   series, the shape every dashboard chart and analytics answer comes in.
+- `delimited(schema, ...)` and `xlsx_sheet(choose, what)`: converters for a CSV/TSV export (or
+  the first sheet of a workbook) kept as its own columns and text, checked against its schema.
 """
 
 from __future__ import annotations
@@ -86,6 +90,29 @@ def login_page(markers: Iterable[str], data_markers: Iterable[str], reason: str)
     return reject
 
 
+def error_document(*path: str, what: str):
+    """A reject: the file opens with the error object at `path` (`"error"` for Google and Meta
+    answers), quoted in the reason (error bodies hold codes and messages, never tokens)."""
+
+    def reject(sample) -> str | None:
+        error = json_opening(sample, *path)
+        return f"{what}, not data: {shown(error, 200)}" if error is not None else None
+
+    return reject
+
+
+def embedded_json(text: str | bytes, pattern: re.Pattern, what: str) -> Any:
+    """The JSON value that follows `pattern` in a page (`var chartData = {...}`), else Rejected
+    ("no <what> in the page"). Bytes are read as UTF-8 (undecodable bytes replaced)."""
+    if isinstance(text, bytes):
+        text = text.decode("utf-8", errors="replace")
+    match = pattern.search(text)
+    if not match:
+        raise Rejected(f"no {what} in the page")
+    value, _ = json.JSONDecoder().raw_decode(text, match.end())
+    return value
+
+
 def series_points(points: Iterable[tuple[str, Any]], value: str = "streams") -> list:
     """(date, int) points ascending by date; a date given twice with the same value is kept
     once, with different values the file is rejected."""
@@ -114,5 +141,65 @@ def daily_series(
         if points:
             meta.update(first_date=points[0][0], last_date=points[-1][0])
         return meta
+
+    return convert
+
+
+def delimited(
+    schema,
+    delimiter: str = ",",
+    quoted: bool = True,
+    *,
+    latest: tuple[str, str] | None = None,
+    empty: str | None = None,
+    extra: Callable[[Any], dict] | None = None,
+):
+    """A converter to a raw CSV of a delimited export's own columns and text (UTF-8, LF), every
+    batch checked against `schema` (see `standardize_delimited`).
+
+    `schema`: a TableSchema, or a function of the file's header returning one (or raising
+    Rejected naming what is missing). `latest=(column, key)` records the column's largest value
+    as `key`; `empty` is the reason to reject a header without lines; `extra(schema)` returns
+    more metadata to record.
+    """
+    from datalake.tables.io import read_header, standardize_delimited
+
+    def convert(src: Path, dst: Path) -> dict:
+        fitted = schema(read_header(src, delimiter, quoted=quoted)) if callable(schema) else schema
+        largest: list[str] = []
+
+        def note(batch) -> None:
+            import pyarrow.compute as pc
+
+            largest.append(pc.max(batch.column(latest[0])).as_py() or "")
+
+        meta = standardize_delimited(
+            src, dst, fitted, delimiter, quoted, on_batch=note if latest else None
+        )
+        if empty and not meta["rows"]:
+            raise Rejected(empty)
+        if latest:
+            meta[latest[1]] = max(largest, default="")
+        return {**meta, **(extra(fitted) if extra else {})}
+
+    return convert
+
+
+def is_workbook(sample) -> bool:
+    """An XLSX workbook (a ZIP holding `xl/` parts)."""
+    return sample.head.startswith(b"PK\x03\x04") and b"xl/" in sample.head
+
+
+def xlsx_sheet(choose: Callable[[list[str]], Callable | None], what: str):
+    """A converter for the first sheet of a workbook: `choose(header)` returns the converter
+    for a CSV with that header (see `delimited`), or None: the workbook is not `what`."""
+    from datalake.tables.io import xlsx_as_csv
+
+    def convert(src: Path, dst: Path) -> dict:
+        with xlsx_as_csv(src, dst) as (staged, header):
+            chosen = choose(header)
+            if chosen is None:
+                raise Rejected(f"XLSX is not {what} (header: {shown(header, 150)})")
+            return chosen(staged, dst)
 
     return convert

@@ -1,7 +1,8 @@
 """staging -> curated: build business tables from staging and publish them.
 
 A service declares `CuratedTable`s: the table name, a builder that reads the service's staging
-tables and returns a Table or batches, and for shared tables the service's `source` partition.
+tables and returns a Table, batches, or a list of row dicts (the schema's columns are taken from
+them, a missing one empty), and for shared tables the service's `source` partition.
 Schemas come from the service's `schemas/<table>.json`, else the shared `datalake/schemas/`.
 The stage is skipped when staging has not changed since the last publication.
 """
@@ -82,6 +83,13 @@ def table_schema(service_dir: Path, name: str) -> TableSchema:
     return TableSchema.load(own) if own.exists() else load_schema(SHARED_SCHEMAS, name)
 
 
+def rows_table(rows: list[dict], schema: TableSchema):
+    """Row dicts as a Table of the schema's columns (in its order; a missing value empty)."""
+    import pyarrow as pa
+
+    return pa.table({name: [row.get(name) for row in rows] for name in schema.names})
+
+
 def publish_curated(ctx, tables: Sequence[CuratedTable]) -> int:
     """Build and publish the service's curated tables (skipped when staging is unchanged)."""
     from datalake.storage.publish import publish
@@ -112,7 +120,10 @@ def publish_curated(ctx, tables: Sequence[CuratedTable]) -> int:
             if table.schema_for
             else table_schema(ctx.service_dir, table.name)
         )
-        batches = as_batches(table.build(reader))
+        result = table.build(reader)
+        if isinstance(result, list) and (not result or isinstance(result[0], dict)):
+            result = rows_table(result, schema)
+        batches = as_batches(result)
         return rel, publish(ctx.lake, schema, batches, ctx.run_id, partition=table.partition)
 
     # Tables are independent: build them side by side (pyarrow releases the GIL), so a big

@@ -84,12 +84,26 @@ def as_text(value: Any) -> str | None:
     return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
 
 
+def utc_text(value: str | None) -> str | None:
+    """An ISO 8601 time with its offset (`2026-03-01T10:00:00-0800`, `...+00:00`, `...Z`) as UTC
+    text to the second (`2026-03-01T18:00:00Z`); empty stays None. A time without an offset is
+    ambiguous: ValueError."""
+    from datetime import UTC, datetime
+
+    if not value:
+        return None
+    moment = datetime.fromisoformat(value)
+    if moment.tzinfo is None:
+        raise ValueError(f"time without a UTC offset: {value!r}")
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 def latest_records(
     files: Sequence,
     to_row: Callable[[dict], dict | None],
     key: Sequence[str],
     columns: Sequence[str],
-    covers: Callable[[Any], tuple[str, str] | None] | None = None,
+    covers: Callable[[Any], tuple[str, str] | None] | tuple[str, str] | None = None,
     date_field: str = "date",
 ):
     """One text table of `columns` plus lineage, one row per key, the latest extraction winning.
@@ -98,9 +112,13 @@ def latest_records(
     record to a flat row (None skips it). Rows are sorted by key. `covers(file)` may give the
     (since, until) dates a file answers for completely: rows of earlier extractions in that range
     are dropped first, so a day the platform no longer reports (restated to nothing) does not keep
-    its old numbers.
+    its old numbers. `covers` may also name the two raw-metadata keys that hold those dates
+    (`("since", "until")`).
     """
     import pyarrow as pa
+
+    if isinstance(covers, tuple):
+        covers = _meta_span(*covers)
 
     latest: dict[tuple, dict] = {}
     for raw in files:
@@ -122,6 +140,14 @@ def latest_records(
     rows = [latest[k] for k in sorted(latest)]
     names = [*columns, *LINEAGE_COLUMNS]
     return pa.table({n: pa.array([as_text(r.get(n)) for r in rows], pa.string()) for n in names})
+
+
+def _meta_span(since: str, until: str):
+    def span(raw) -> tuple[str, str] | None:
+        first, last = raw.meta.get(since), raw.meta.get(until)
+        return (first, last) if first and last else None
+
+    return span
 
 
 def records_dataset(service: str, dataset: str, to_row, covers=None):

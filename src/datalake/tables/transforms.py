@@ -1,7 +1,9 @@
-"""Table transforms every service uses: latest extraction per key, exact decimal text."""
+"""Table transforms every service uses: latest extraction per key, exact sums per group, exact
+decimal text."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from decimal import Decimal
 
 import pyarrow as pa
@@ -16,6 +18,43 @@ def latest_per_key(tables: list, key: str):
     rows = table.append_column("_row", pa.array(range(table.num_rows), pa.int64()))
     last = rows.group_by(key, use_threads=False).aggregate([("_row", "max")])
     return table.take(last.column("_row_max")).sort_by(key)
+
+
+def _plus(total, value):
+    """A sum where one unknown (None) makes the total unknown."""
+    return None if total is None or value is None else total + value
+
+
+def sum_by(
+    rows: Iterable[dict], key: Sequence[str], sums: Sequence[str], exact: Sequence[str] = ()
+) -> dict[tuple, dict]:
+    """Rows added up per `key` (a tuple of columns), in first-seen order of the groups.
+
+    Each group: its key columns, every `sums` column as an integer sum and every `exact` column
+    (decimal text) as an exact `Decimal` sum, where one unknown value makes the group's sum
+    unknown (None, never a silent 0); the lineage columns of its latest extraction (largest
+    `_extracted_at`, then `_source_file`); `"first"`: its first row, for columns not summed.
+    """
+    from datalake.tables.lineage import LINEAGE_COLUMNS
+
+    groups: dict[tuple, dict] = {}
+    for row in rows:
+        group_key = tuple(row[k] for k in key)
+        group = groups.get(group_key)
+        if group is None:
+            group = groups[group_key] = dict(zip(key, group_key, strict=True))
+            group.update(dict.fromkeys(sums, 0), **dict.fromkeys(exact, Decimal(0)), first=row)
+            group["_rank"] = ("",)
+        for name in sums:
+            group[name] = _plus(group[name], row[name])
+        for name in exact:
+            group[name] = _plus(group[name], None if row[name] is None else Decimal(row[name]))
+        rank = (row["_extracted_at"], row["_source_file"])
+        if rank > group["_rank"]:
+            group.update({c: row[c] for c in LINEAGE_COLUMNS}, _rank=rank)
+    for group in groups.values():
+        del group["_rank"]
+    return groups
 
 
 _PLAIN_DECIMAL = r"^-?\d+(\.\d+)?$"

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from datalake.problems import shown
 from datalake.stages.driver import run_stage
-from datalake.stages.formats import envelope_items, json_opening
+from datalake.stages.formats import envelope_items, error_document, json_opening
 from datalake.stages.landing2raw import Format, Rejected, Sample, ingest_landing
 from datalake.stages.rawmeta import RawMeta
 from datalake.tables.documents import require_valid
@@ -94,12 +94,7 @@ def _converter(dataset: str):
     return convert
 
 
-def graph_error(sample: Sample) -> str | None:
-    """A Graph error document saved instead of data."""
-    error = json_opening(sample, "error")
-    return f"a Graph error response, not data: {shown(error, 200)}" if error is not None else None
-
-
+graph_error = error_document("error", what="a Graph error response")
 FORMATS = [
     Format(
         f"graph_{name}",

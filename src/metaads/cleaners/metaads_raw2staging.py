@@ -12,11 +12,9 @@ action_type per column (`settings.CANONICAL_ACTIONS`), 0 when the row has none o
 are minor units; Graph times with offsets (`-0700`) become UTC `...Z`.
 """
 
-from datetime import UTC, datetime
-
 from datalake.stages.driver import run_stage
 from datalake.stages.raw2staging import build_staging
-from datalake.tables.records import records_dataset
+from datalake.tables.records import records_dataset, utc_text
 from metaads.settings import CANONICAL_ACTIONS, PURCHASE_VALUE_ACTION, SERVICE
 
 _METRICS = {  # staging column -> Graph insights field
@@ -30,14 +28,6 @@ _METRICS = {  # staging column -> Graph insights field
     "cpc": "cpc",
     "cpm": "cpm",
 }
-
-
-def utc_text(value: str | None) -> str | None:
-    """A Graph time (`2026-03-01T10:00:00-0800`) as UTC text (`2026-03-01T18:00:00Z`)."""
-    if not value:
-        return None
-    moment = datetime.strptime(value, "%Y-%m-%dT%H:%M:%S%z").astimezone(UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _common(item: dict, kind: str) -> dict:
@@ -79,18 +69,15 @@ def insight_row(item: dict) -> dict:
     return row
 
 
-def _range(raw) -> tuple[str, str] | None:
-    """The days an insights file answers for (its request's time range)."""
-    meta = raw.meta
-    return (meta["since"], meta["until"]) if meta.get("since") and meta.get("until") else None
-
-
+REQUESTED = ("since", "until")  # the days an insights file answers for, from its request
 DATASETS = {
     "campaigns": records_dataset(SERVICE, "campaigns", campaign_row),
     "adsets": records_dataset(SERVICE, "adsets", adset_row),
     "ads": records_dataset(SERVICE, "ads", ad_row),
-    "ad_insights": records_dataset(SERVICE, "ad_insights", insight_row, covers=_range),
-    "campaign_insights": records_dataset(SERVICE, "campaign_insights", insight_row, covers=_range),
+    "ad_insights": records_dataset(SERVICE, "ad_insights", insight_row, covers=REQUESTED),
+    "campaign_insights": records_dataset(
+        SERVICE, "campaign_insights", insight_row, covers=REQUESTED
+    ),
 }
 
 

@@ -18,8 +18,8 @@ from decimal import Decimal
 from datalake.stages.driver import run_stage
 from datalake.stages.staging2curated import CuratedTable, StagingReader, publish_curated
 from datalake.tables.lineage import LINEAGE_COLUMNS
-from datalake.tables.schemas import load_schema
-from metaads.settings import CANONICAL_ACTIONS, SERVICE
+from datalake.tables.transforms import sum_by
+from metaads.settings import CANONICAL_ACTIONS
 
 log = logging.getLogger(__name__)
 ADDITIVE = ("impressions", "clicks", "link_clicks", *CANONICAL_ACTIONS)
@@ -30,15 +30,7 @@ def _by_id(staging: StagingReader, dataset: str, key: str) -> dict[str, dict]:
     return {row[key]: row for row in staging.table(dataset).to_pylist()}
 
 
-def _table(rows: list[dict], table: str):
-    """Rows as the curated table `table` (its schema's columns, lineage included)."""
-    import pyarrow as pa
-
-    names = load_schema(SERVICE, table).names
-    return pa.table({name: [row.get(name) for row in rows] for name in names})
-
-
-def ads_daily(staging: StagingReader):
+def ads_daily(staging: StagingReader) -> list[dict]:
     """One row per ad-day, with the current ad and ad set names."""
     ads, adsets = _by_id(staging, "ads", "ad_id"), _by_id(staging, "adsets", "adset_id")
     rows = []
@@ -50,12 +42,7 @@ def ads_daily(staging: StagingReader):
             {**row, "ad_name": ad.get("ad_name") or row["ad_name"], "adset_id": adset_id}
             | {"adset_name": adset_name, "spend_usd": row["spend"]}
         )
-    return _table(rows, "metaads_ads_daily")
-
-
-def _plus(total, value):
-    """Sum where unknown (None) stays unknown."""
-    return None if total is None or value is None else total + value
+    return rows
 
 
 def _ratio(numerator, denominator, scale: int = 1) -> float | None:
@@ -64,35 +51,13 @@ def _ratio(numerator, denominator, scale: int = 1) -> float | None:
     return float((Decimal(numerator) * scale / Decimal(denominator)).quantize(_SIX))
 
 
-def sum_ad_days(ad_rows: list[dict]) -> dict[tuple, dict]:
-    """Additive metrics summed per (date, campaign_id); spend exactly; the latest lineage kept."""
-    groups: dict[tuple, dict] = {}
-    for row in ad_rows:
-        group = groups.setdefault(
-            (row["date"], row["campaign_id"]),
-            {"spend": Decimal(0), **dict.fromkeys(ADDITIVE, 0), "_rank": ("",), "first": row},
-        )
-        spend = row["spend"]
-        group["spend"] = _plus(group["spend"], None if spend is None else Decimal(spend))
-        for name in ADDITIVE:
-            group[name] = _plus(group[name], row[name])
-        rank = (row["_extracted_at"], row["_source_file"])
-        if rank > group["_rank"]:
-            group.update({c: row[c] for c in LINEAGE_COLUMNS}, _rank=rank)
-    return groups
-
-
-def campaign_day(day, campaign_id, group: dict, own: dict, current: dict) -> dict:
+def campaign_day(group: dict, own: dict, current: dict) -> dict:
     """A campaign-day row from its ads' sums, its own campaign-level row and its current name."""
     spend, first = group["spend"], group["first"]
-    row = {name: group[name] for name in (*ADDITIVE, *LINEAGE_COLUMNS)}
-    row.update(date=day, campaign_id=campaign_id, reach=own.get("reach"))
-    row["campaign_name"] = (
-        current.get("campaign_name") or own.get("campaign_name") or first["campaign_name"]
-    )
-    row["campaign_objective"] = (
-        current.get("objective") or own.get("objective") or first["objective"]
-    )
+    row = {name: group[name] for name in ("date", "campaign_id", *ADDITIVE, *LINEAGE_COLUMNS)}
+    row["reach"] = own.get("reach")
+    for column, field in (("campaign_name", "campaign_name"), ("campaign_objective", "objective")):
+        row[column] = current.get(field) or own.get(field) or first[field]
     row["spend_usd"] = None if spend is None else format(spend, "f")
     row["ctr"] = _ratio(group["clicks"], group["impressions"], 100)
     row["cpc"] = _ratio(spend, group["clicks"])
@@ -100,24 +65,24 @@ def campaign_day(day, campaign_id, group: dict, own: dict, current: dict) -> dic
     return row
 
 
-def campaigns_daily(staging: StagingReader):
+def campaigns_daily(staging: StagingReader) -> list[dict]:
     """One row per campaign-day: sums of its ads, reach from the campaign-level row."""
+    day = ("date", "campaign_id")
     campaigns = _by_id(staging, "campaigns", "campaign_id")
     level = {
         (r["date"], r["campaign_id"]): r for r in staging.table("campaign_insights").to_pylist()
     }
-    groups = sum_ad_days(staging.table("ad_insights").to_pylist())
+    groups = sum_by(staging.table("ad_insights").to_pylist(), day, ADDITIVE, exact=("spend",))
     orphans = level.keys() - groups.keys()
     if orphans:  # a day known at campaign level only: its own numbers, never dropped
         log.warning(
             "%d campaign-day row(s) without ad rows: campaign-level numbers used", len(orphans)
         )
-        groups.update(sum_ad_days([level[key] for key in orphans]))
-    rows = [
-        campaign_day(day, cid, group, level.get((day, cid), {}), campaigns.get(cid, {}))
-        for (day, cid), group in sorted(groups.items())
+        groups.update(sum_by([level[key] for key in orphans], day, ADDITIVE, exact=("spend",)))
+    return [
+        campaign_day(group, level.get(key, {}), campaigns.get(key[1], {}))
+        for key, group in sorted(groups.items())
     ]
-    return _table(rows, "metaads_campaigns_daily")
 
 
 TABLES = [

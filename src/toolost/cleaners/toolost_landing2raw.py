@@ -14,16 +14,14 @@ undocumented columns; one lacking a required column or the payable column
 `transaction_id`. A 401 answer or login page saved instead of analytics is quarantined.
 """
 
-from pathlib import Path
 from typing import Required
 
 from datalake.settings import setting
+from datalake.stages import formats
 from datalake.stages.driver import run_stage
-from datalake.stages.formats import daily_series, json_keys, login_page, series_points
 from datalake.stages.landing2raw import Format, Rejected, Sample, ingest_landing
 from datalake.stages.rawmeta import RawMeta
 from datalake.tables.documents import require_valid
-from datalake.tables.io import read_header, standardize_delimited
 from datalake.tables.records import load_json
 from datalake.tables.schemas import Column, TableSchema, load_schema, schema_file
 from toolost.settings import (
@@ -49,7 +47,7 @@ class SalesReportMeta(RawMeta):
 def parse_series(doc, key: str, schema: str) -> list[tuple[str, int]]:
     """Daily (date, streams) of an analytics document's `key` array, validated, sorted by date."""
     require_valid(doc, schema_file(SERVICE, schema), f"a valid {schema} document", limit=10)
-    return series_points(((p["date"], p["streams"]) for p in doc[key]), "streams")
+    return formats.series_points(((p["date"], p["streams"]) for p in doc[key]), "streams")
 
 
 def report_schema(header: list[str], payable: str) -> TableSchema:
@@ -67,49 +65,42 @@ def report_schema(header: list[str], payable: str) -> TableSchema:
         ) from None
 
 
-def _sales(payable: str):
-    def convert(src: Path, dst: Path) -> dict:
-        schema = report_schema(read_header(src), payable)
-        meta = standardize_delimited(src, dst, schema)
+def sales_report(payable: str) -> Format:
+    def described(schema: TableSchema) -> dict:
         unknown = [c.name for c in schema.columns if c.name not in SALES_DOCUMENTED]
-        return {**meta, "payable_column": payable, "undocumented_columns": unknown}
+        return {"payable_column": payable, "undocumented_columns": unknown}
 
-    return convert
+    def detect(sample: Sample) -> bool:  # enough documented sales report columns
+        return len(set(sample.header()) & set(SALES_DOCUMENTED)) >= SALES_FINGERPRINT
 
-
-def _analytics(key: str, schema: str):
-    return daily_series(lambda data: parse_series(load_json(data), key, schema))
-
-
-def is_sales_report(sample: Sample) -> bool:
-    """A CSV whose header holds enough documented sales report columns."""
-    header = sample.header()
-    return len(set(header) & set(SALES_DOCUMENTED)) >= SALES_FINGERPRINT
+    convert = formats.delimited(lambda header: report_schema(header, payable), extra=described)
+    return Format("sales_report", "sales", detect, convert, meta=SalesReportMeta)
 
 
-login_required = login_page(
+def analytics(store: str, key: str, detect) -> Format:
+    """`<store>_analytics` to raw `<store>_streams`, checked by `landing_<store>_analytics`."""
+    schema = f"landing_{store}_analytics"
+    parse = formats.daily_series(lambda data: parse_series(load_json(data), key, schema))
+    return Format(f"{store}_analytics", f"{store}_streams", detect, parse)
+
+
+login_required = formats.login_page(
     (*LOGIN_MARKERS, "Unauthenticated"),
     data_markers=(f'"{SPOTIFY_SERIES}"', f'"{APPLE_SERIES}"'),
     reason="not analytics data: login required (the TooLost session had expired; log in again)",
 )
 
 
-def formats(payable: str) -> list[Format]:
+def landing_formats(payable: str) -> list[Format]:
     """The TooLost landing formats; `payable` names the sales report's payable-amount column."""
     return [
-        Format(
-            "apple_analytics",
-            "apple_streams",
-            lambda s: APPLE_SERIES in json_keys(s),
-            _analytics(APPLE_SERIES, "landing_apple_analytics"),
+        analytics("apple", APPLE_SERIES, lambda s: APPLE_SERIES in formats.json_keys(s)),
+        analytics(
+            "spotify",
+            SPOTIFY_SERIES,
+            lambda s: {SPOTIFY_SERIES} == formats.json_keys(s) & {SPOTIFY_SERIES, APPLE_SERIES},
         ),
-        Format(
-            "spotify_analytics",
-            "spotify_streams",
-            lambda s: {SPOTIFY_SERIES} == json_keys(s) & {SPOTIFY_SERIES, APPLE_SERIES},
-            _analytics(SPOTIFY_SERIES, "landing_spotify_analytics"),
-        ),
-        Format("sales_report", "sales", is_sales_report, _sales(payable), meta=SalesReportMeta),
+        sales_report(payable),
     ]
 
 
@@ -118,7 +109,7 @@ def main() -> None:
         __file__,
         lambda ctx: ingest_landing(
             ctx,
-            formats(setting("TOOLOST_PAYABLE_COLUMN", DEFAULT_PAYABLE_COLUMN)),
+            landing_formats(setting("TOOLOST_PAYABLE_COLUMN", DEFAULT_PAYABLE_COLUMN)),
             rejects=[login_required],
         ),
     )
