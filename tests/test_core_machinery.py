@@ -29,13 +29,13 @@ from datalake.storage.publish import publish
 from datalake.storage.registry import Registry
 from datalake.storage.restore import restore
 from datalake.tables.schemas import SchemaError, TableSchema
-from distrokid.cleaners.distrokid_landing2raw import FORMATS, login_page
+from distrokid.cleaners.distrokid_landing2raw import FORMATS, login_required
 from distrokid.samples import write_bank_details
 
 
 def _ingest(root: Path, **flags) -> int:
     ctx = make_ctx(root, "distrokid", "landing2raw", **flags)
-    return landing_module.ingest_landing(ctx, FORMATS, rejects=[login_page])
+    return landing_module.ingest_landing(ctx, FORMATS, rejects=[login_required])
 
 
 # --- registry and dedup ---------------------------------------------------------------------

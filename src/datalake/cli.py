@@ -4,6 +4,7 @@
     datalake demo [--root DIR]    the whole pipeline on the bundled sample data
     datalake restore TABLE ...    list or restore archived versions of a curated table
     datalake quarantine [...]     list quarantined and retired files with their reasons
+    datalake show TABLE           a staging or curated table: schema, row count, first rows
 
 `datalake <command> --help` shows each command's flags. `python -m datalake ...` is the same.
 Each command is the `main(argv, prog)` of its module, which this only dispatches to.
@@ -19,6 +20,7 @@ COMMANDS = {  # name: (module, one line of help)
     "demo": ("datalake.demo", "the whole pipeline on the bundled sample data, in ./demo_lake"),
     "restore": ("datalake.storage.restore", "list or restore archived versions of a curated table"),
     "quarantine": ("datalake.stages.quarantine", "list quarantined and retired files with reasons"),
+    "show": ("datalake.show", "a staging or curated table: schema, row count, first rows"),
 }
 
 
