@@ -16,6 +16,7 @@ import re
 import shutil
 from pathlib import Path
 
+import pyarrow.parquet as pq
 import pytest
 from badinput import SAMPLES, SERVICES, drop_bad_files
 from conftest import REPO, make_ctx, run, run_runner, snapshot
@@ -265,8 +266,9 @@ def test_a_raw_file_that_cannot_be_staged_is_retired_and_a_fixed_parser_brings_i
     assert "Traceback" not in result.stderr
     registry = Registry.for_service(spoiled / "raw" / "metaads")
     assert [e["status"] for e in registry.retired().values()] == ["retired"]
-    staged = (spoiled / "staging" / "metaads" / "ad_insights.csv").read_text("utf-8")
-    assert raw.stem.split("__")[0] not in staged  # built from the other files only
+    staged = pq.read_table(spoiled / "staging" / "metaads" / "ad_insights.parquet")
+    sources = set(staged.column("_source_sha256").to_pylist())
+    assert sources and raw.stem.split("__")[0] not in sources  # built from the other files only
 
     listing = run(["-m", "datalake.stages.quarantine"], spoiled)
     assert listing.returncode == 0

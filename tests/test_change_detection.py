@@ -8,6 +8,8 @@ import os
 import shutil
 from pathlib import Path
 
+import pyarrow.parquet as pq
+import pytest
 from badinput import SAMPLES
 from conftest import run_runner
 
@@ -57,7 +59,6 @@ def _stream_rows(source: str, day: str, n: int):
 
 def test_a_new_source_writes_its_partition_in_name_order_and_only_its_own_rows(lake_root):
     import pyarrow.csv as pacsv
-    import pytest
 
     from datalake.paths import Lake
     from datalake.stages.staging2curated import table_schema
@@ -150,7 +151,6 @@ def test_only_the_code_a_stage_really_uses_rebuilds_it(tmp_path):
 
 
 def test_a_changed_setting_value_rebuilds_without_force(tmp_path):
-    import csv
 
     shutil.copytree(SAMPLES / "toolost", tmp_path / "landing" / "toolost")
     flags = ("--skip-extractors", "--no-progress")
@@ -163,8 +163,7 @@ def test_a_changed_setting_value_rebuilds_without_force(tmp_path):
     statuses = _statuses(tmp_path)
     assert statuses[("toolost", "raw2staging")] == "ok"
     assert statuses[("toolost", "staging2curated")] == "ok"
-    with open(tmp_path / "staging" / "toolost" / "sales.csv", encoding="utf-8") as handle:
-        rows = list(csv.DictReader(handle))
+    rows = pq.read_table(tmp_path / "staging" / "toolost" / "sales.parquet").to_pylist()
     assert rows and all(
         r["payable_usd"] == json.loads(r["extra_columns"])["net_revenue"] for r in rows
     )

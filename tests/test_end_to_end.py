@@ -163,7 +163,7 @@ def test_a_new_stats_page_rebuilds_only_what_depends_on_it(sample_lake):
 
     assert run_runner(sample_lake, *ONLY_DK).returncode == 0
     untouched = [
-        "staging/distrokid/bank_details.csv",
+        "staging/distrokid/bank_details.parquet",
         "curated/dk_bank_details.csv",
         "curated/earnings.csv",
     ]

@@ -74,3 +74,43 @@ def test_datalake_restore_lists_and_restores_a_curated_table(tmp_path):
         assert [r["spotify_streams"] for r in csv_module.DictReader(handle)] == ["1"]
     never = run(["-m", "datalake", "restore", "tidy_daily_streams", "--at", "2001-01-01"], tmp_path)
     assert never.returncode == 1 and "no version of tidy_daily_streams existed" in never.stderr
+
+
+def test_datalake_show_prints_a_staging_table_that_is_parquet_only(tmp_path):
+    """Staging holds one typed Parquet file per dataset and no CSV copy; `datalake show` is how a
+    person reads it (and any curated table) from the shell."""
+    import shutil
+
+    from badinput import SAMPLES
+    from conftest import run, run_runner
+
+    shutil.copytree(SAMPLES / "toolost", tmp_path / "landing" / "toolost")
+    assert run_runner(tmp_path, "--skip-extractors", "--no-progress").returncode == 0
+    staging = tmp_path / "staging" / "toolost"
+    assert sorted(p.name for p in staging.glob("*.*") if not p.name.startswith("_")) == [
+        "apple_streams.parquet",
+        "sales.parquet",
+        "spotify_streams.parquet",
+    ]
+    assert not list((tmp_path / "staging").rglob("*.csv"))
+
+    import pyarrow.parquet as pq
+
+    sales = pq.read_table(staging / "sales.parquet")
+    shown = run(["-m", "datalake", "show", "toolost/sales", "--rows", "2"], tmp_path)
+    assert shown.returncode == 0, shown.stderr
+    assert f"{sales.num_rows:,} row(s), {sales.num_columns} column(s)" in shown.stdout
+    assert "first 2 row(s):" in shown.stdout
+    assert sales.column("transaction_id")[0].as_py() in shown.stdout
+    assert sales.column("transaction_id")[2].as_py() not in shown.stdout
+
+    curated = run(["-m", "datalake", "show", "earnings", "--columns", "source,line_id"], tmp_path)
+    assert curated.returncode == 0, curated.stderr
+    assert "earnings.parquet" in curated.stdout and "2 column(s)" in curated.stdout
+    assert "line_id" in curated.stdout and "earnings_usd" not in curated.stdout
+
+    missing = run(["-m", "datalake", "show", "nope"], tmp_path)
+    assert missing.returncode == 2 and "no table 'nope'" in missing.stderr
+    assert "toolost/sales" in missing.stderr and "earnings" in missing.stderr
+    wrong = run(["-m", "datalake", "show", "earnings", "--columns", "nope"], tmp_path)
+    assert wrong.returncode == 2 and "Traceback" not in wrong.stderr

@@ -436,7 +436,7 @@ def test_scripts_end_to_end(tmp_path):
         done = _script(stage, tmp_path)
         assert done.returncode == 0, done.stderr
 
-    sales = _rows(tmp_path / "staging" / "toolost" / "sales.csv")
+    sales = pq.read_table(tmp_path / "staging" / "toolost" / "sales.parquet").to_pylist()
     assert len(sales) == 48
     extras = json.loads(sales[0]["extra_columns"])
     assert list(extras) == ["gross_revenue", "net_revenue", "payable_amount"]

@@ -22,6 +22,7 @@ from datalake.paths import Lake
 from datalake.settings import get_settings
 
 _WIDTH = 40  # characters of a value shown in a cell
+_WIDE = 8  # more columns than this: rows shown one below the other
 
 
 def _candidates(lake: Lake) -> list[str]:
@@ -55,6 +56,9 @@ def _read(path: Path, columns: list[str] | None, rows: int):
 
         parquet = pq.ParquetFile(path)
         schema = parquet.schema_arrow
+        unknown = [c for c in columns or () if c not in schema.names]
+        if unknown:
+            raise KeyError(f"no column {', '.join(unknown)} (columns: {', '.join(schema.names)})")
         batches = parquet.iter_batches(batch_size=max(rows, 1), columns=columns)
         first = next(batches, None)
         head = pa.Table.from_batches([first]) if first is not None else schema.empty_table()
@@ -74,9 +78,10 @@ def _cell(value) -> str:
 
 def render(path: Path, total: int, schema, head, console) -> None:
     """Print a table's description and first rows with rich."""
+    from rich.markup import escape
     from rich.table import Table
 
-    console.print(f"[bold]{path}[/bold]  {total:,} row(s), {len(schema)} column(s)")
+    console.print(f"[bold]{escape(str(path))}[/bold]  {total:,} row(s), {len(schema)} column(s)")
     columns = Table(show_header=True, header_style="bold", box=None, pad_edge=False)
     columns.add_column("column")
     columns.add_column("type")
@@ -86,13 +91,20 @@ def render(path: Path, total: int, schema, head, console) -> None:
     if head.num_rows == 0:
         console.print("(no rows)")
         return
-    rows = Table(show_header=True, header_style="bold")
-    for name in head.column_names:
-        rows.add_column(name, overflow="fold")
-    for record in head.to_pylist():
-        rows.add_row(*(_cell(record[name]) for name in head.column_names))
     console.print(f"first {head.num_rows} row(s):")
-    console.print(rows)
+    if head.num_columns <= _WIDE:
+        rows = Table(show_header=True, header_style="bold")
+        for name in head.column_names:
+            rows.add_column(name, overflow="fold")
+        for record in head.to_pylist():
+            rows.add_row(*(_cell(record[name]) for name in head.column_names))
+        console.print(rows)
+        return
+    width = max(map(len, head.column_names))  # a wide table: one block per row, as psql's \\x
+    for number, record in enumerate(head.to_pylist(), 1):
+        console.print(f"[bold]-- row {number}[/bold]")
+        for name in head.column_names:
+            console.print(f"{name:<{width}}  {_cell(record[name])}", markup=False, highlight=False)
 
 
 def main(argv: list[str] | None = None, prog: str | None = None) -> int:

@@ -2,10 +2,9 @@
 
 A service declares `{dataset: builder}`; a builder takes the dataset's `RawFile`s (oldest
 extraction first, each with its lineage) and returns a pyarrow Table or an iterable of batches.
-The driver validates against `schemas/stg_<dataset>.json`, writes `staging/<service>/<dataset>.csv`
-(and a typed Parquet copy with the same rows, which the next stage reads because it is several
-times faster to read than the CSV) only if its content changed, and skips a dataset whose raw
-files did not change.
+The driver validates against `schemas/stg_<dataset>.json`, writes
+`staging/<service>/<dataset>.parquet` (typed; `datalake show <service>/<dataset>` prints it) only
+if its content changed, and skips a dataset whose raw files did not change.
 
 A raw file that cannot be staged (written before raw's schemas were as strict as they are now, say)
 never blocks the stage: when a dataset fails, each of its raw files is built alone, the ones that
@@ -69,18 +68,15 @@ def raw_files(ctx, dataset: str) -> list[RawFile]:
 
 
 def _write(builder, files: list[RawFile], schema, target: Path, keep: bool = True):
-    """Build a dataset from `files` into `target` and its Parquet copy (or only try, if not
-    `keep`). The Parquet copy is replaced first (the inner block exits first), then the CSV; a
-    file whose content did not change is kept as it is (and so is its mtime)."""
-    from datalake.tables.io import as_batches, same_content, write_table
+    """Build a dataset from `files` into the Parquet file `target` (or only try, if not
+    `keep`); a file whose content did not change is kept as it is (and so is its mtime)."""
+    from datalake.tables.io import as_batches, same_content, write_parquet
 
-    copy = target.with_suffix(".parquet")
-    with atomic_path(target) as temp, atomic_path(copy) as parquet_temp:
-        batches = as_batches(builder(files)) if files else []  # no input: header only
-        result = write_table(batches, schema, temp, parquet_temp, decimals_as_text=True)
-        for new, current in ((temp, target), (parquet_temp, copy)):
-            if not keep or same_content(new, current):
-                new.unlink()  # a temp that is gone cancels its replace
+    with atomic_path(target) as temp:
+        batches = as_batches(builder(files)) if files else []  # no input: no rows
+        result = write_parquet(batches, schema, temp, decimals_as_text=True)
+        if not keep or same_content(temp, target):
+            temp.unlink()  # a temp that is gone cancels its replace
     return result
 
 
@@ -139,7 +135,7 @@ def build_staging(ctx, datasets: dict[str, Callable[[list[RawFile]], Any]]) -> i
     sweep_stale_temps(ctx.lake.staging(ctx.service))
     outputs = {}
     for dataset, builder in datasets.items():
-        target = ctx.lake.staging(ctx.service) / f"{dataset}.csv"
+        target = ctx.lake.staging(ctx.service) / f"{dataset}.parquet"
         rel = ctx.lake.relative(target)
         raw_folder = ctx.lake.raw(ctx.service) / dataset
         if not ctx.force and target.exists() and changes.unchanged(rel, [raw_folder]):

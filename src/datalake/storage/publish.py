@@ -112,14 +112,16 @@ def publish(
     from datalake.tables.io import same_content, write_table
 
     name = schema.name
+    if partition is not None:
+        # Only this service writes its partition (under its service lock), so whether it had
+        # rows is known without waiting for the table lock another source may hold.
+        batches = iter(batches)
+        first = next(batches, None)
+        if first is None and partition not in _existing_sources(lake, name, partition_column):
+            log.info("%s: no %s rows before or now, nothing to rewrite", name, partition)
+            return PublishResult(name, False, 0)
+        batches = batches if first is None else _chain(first, batches)
     with table_lock(lake, name):
-        if partition is not None:
-            batches = iter(batches)
-            first = next(batches, None)
-            if first is None and partition not in _existing_sources(lake, name, partition_column):
-                log.info("%s: no %s rows before or now, nothing to rewrite", name, partition)
-                return PublishResult(name, False, 0)
-            batches = batches if first is None else _chain(first, batches)
         counts: dict[str, int] = {}
         stream = (
             batches

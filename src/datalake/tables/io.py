@@ -295,6 +295,26 @@ def write_table(
     return WriteResult(rows)
 
 
+def write_parquet(
+    batches: Iterable, schema, path: Path, check: bool = True, decimals_as_text: bool = False
+) -> WriteResult:
+    """Write batches conformed to `schema` as one Parquet file, streamed (a row group per batch).
+
+    The same batches give the same bytes, so an unchanged table can be recognised by content.
+    `check` validates each batch's values; decimals are decimal128(38, 18) unless
+    `decimals_as_text` keeps their exact text."""
+    parquet_schema = schema.arrow_schema(for_parquet=not decimals_as_text)
+    rows = 0
+    with pq.ParquetWriter(path, parquet_schema) as writer:
+        for batch in batches:
+            if check:
+                schema.check(batch)
+            table = _as_table(schema.conform(batch))
+            rows += table.num_rows
+            writer.write_table(table.cast(parquet_schema))
+    return WriteResult(rows)
+
+
 def same_content(a: Path, b: Path) -> bool:
     """True if two files hold the same bytes (sizes first, then content)."""
     import filecmp

@@ -1,11 +1,11 @@
 """DistroKid raw -> staging.
 
 Input: `raw/distrokid/{bank_details,spotify_streams,apple_streams}/*.csv`.
-Output: `staging/distrokid/bank_details.csv`: the lines of the newest statement only (each
+Output: `staging/distrokid/bank_details.parquet`: the lines of the newest statement only (each
 download is the complete history, so the newest supersedes the rest; newest = latest
 `Reporting Date`, a tie goes to the one that landed last), columns renamed to snake_case, text
 exactly as exported, `line_number` as the only key (the export has no natural key: identical-
-looking lines are distinct). `staging/distrokid/{spotify,apple}_streams.csv`: one row per date
+looking lines are distinct). `staging/distrokid/{spotify,apple}_streams.parquet`: one row per date
 across every saved page, the latest extraction winning, so history outlives the 365-day window.
 """
 

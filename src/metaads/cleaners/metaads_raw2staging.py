@@ -1,10 +1,11 @@
 """Meta Ads raw -> staging.
 
 Input: `raw/metaads/{campaigns,adsets,ads,ad_insights,campaign_insights}/*.ndjson`.
-Output: `staging/metaads/campaigns.csv`, `adsets.csv`, `ads.csv` (one row per object id: the
-latest listing wins, objects missing from newer listings are kept), `ad_insights.csv` (one row
-per date and ad) and `campaign_insights.csv` (one row per date and campaign): the latest
-extraction wins per object and day, so restated days take their newest numbers.
+Output: `staging/metaads/campaigns.parquet`, `adsets.parquet`, `ads.parquet` (one row per
+object id: the latest listing wins, objects missing from newer listings are kept),
+`ad_insights.parquet` (one row per date and ad) and `campaign_insights.parquet` (one row per date
+and campaign): the latest extraction wins per object and day, so restated days take their
+newest numbers.
 Grain and key: objects by id; insights by (`date`, `ad_id`) / (`date`, `campaign_id`).
 Oddities: every Graph metric is a string: money stays exact decimal text, counts become
 integers; `actions` (many redundant roll-ups of the same count) is flattened to ONE canonical

@@ -1,6 +1,6 @@
 """Meta Ads staging -> curated.
 
-Input: `staging/metaads/{ad_insights,campaign_insights,campaigns,adsets,ads}.csv`.
+Input: `staging/metaads/{ad_insights,campaign_insights,campaigns,adsets,ads}.parquet`.
 Output: `metaads_ads_daily` (one row per date and ad: the API's ad-level numbers, current names)
 and `metaads_campaigns_daily` (one row per date and campaign).
 Grain and key: (`date`, `ad_id`) and (`date`, `campaign_id`); true daily rows, never lifetime

@@ -1,9 +1,9 @@
 """TooLost raw -> staging.
 
 Input: `raw/toolost/{spotify_streams,apple_streams,sales}/*.csv` (see toolost_landing2raw).
-Output: `staging/toolost/{spotify,apple}_streams.csv`: one row per date across every captured
+Output: `staging/toolost/{spotify,apple}_streams.parquet`: one row per date across every captured
 analytics document, key `date`, the latest extraction winning, so history outlives the
-platform's window (which restarts every 1 January). `staging/toolost/sales.csv`: one row per
+platform's window (which restarts every 1 January). `staging/toolost/sales.parquet`: one row per
 `transaction_id` (the key) across every report, re-downloads of a month resolved by the latest
 extraction; documented columns as text exactly as in the report, `payable_usd` = the
 `TOOLOST_PAYABLE_COLUMN` amount as exact decimal text, `extra_columns` = a JSON object of the
