@@ -12,7 +12,7 @@ from the service's own columns (a column a service does not have stays empty).
 
 from __future__ import annotations
 
-from datalake.tables.lineage import LINEAGE_COLUMNS
+from datalake.tables.lineage import LINEAGE_COLUMNS, plain_lineage
 
 EARNINGS_COLUMNS = (
     "reporting_date",
@@ -34,7 +34,7 @@ def _series(staging, dataset: str | None, name: str, suffix: str):
     if dataset is None:
         types = [pa.date32(), pa.int64(), *(pa.string() for _ in LINEAGE_COLUMNS)]
         return pa.table({n: pa.array([], t) for n, t in zip(names, types, strict=True)})
-    return staging.table(dataset).rename_columns(names)
+    return plain_lineage(staging.table(dataset)).rename_columns(names)
 
 
 def tidy_daily_streams(

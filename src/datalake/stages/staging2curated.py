@@ -37,12 +37,23 @@ class CuratedTable:
 
 
 class StagingReader:
-    """Typed access to a service's staging tables for curated builders."""
+    """Typed access to a service's staging tables, for the builder of one curated table.
 
-    def __init__(self, ctx) -> None:
-        self._ctx = ctx
+    A dataset that several tables of this run declare as an input is read once for all of them
+    (`datalake.tables.fanout`): their builders stream it side by side."""
+
+    def __init__(
+        self, ctx, shared: dict | None = None, counts: dict | None = None, declared=()
+    ) -> None:
+        self._ctx, self._declared = ctx, set(declared or ())
+        self._shared = shared if shared is not None else {}  # dataset -> FanOut
+        self._counts = counts if counts is not None else {"rows": 0}
+        self._subscribed: set[str] = set()
         self._lock = threading.Lock()
-        self.rows_read = 0
+
+    @property
+    def rows_read(self) -> int:
+        return self._counts["rows"]
 
     def schema(self, dataset: str) -> TableSchema:
         return load_schema(self._ctx.service_dir, f"stg_{dataset}")
@@ -58,14 +69,51 @@ class StagingReader:
             list(self.batches(dataset)), self.schema(dataset).arrow_schema()
         )
 
+    def first_value(self, dataset: str, column: str):
+        """The value of `column` in the first row of a staging table (None when it is empty),
+        read without streaming the table."""
+        import pyarrow.parquet as pq
+
+        parquet = pq.ParquetFile(self.path(dataset))
+        if parquet.metadata.num_rows == 0:
+            return None
+        return parquet.read_row_group(0, columns=[column]).column(column)[0].as_py()
+
     def batches(self, dataset: str) -> Iterable:
         """A staging table streamed in batches, typed by its schema (for large tables)."""
+        shared = self._shared.get(dataset) if dataset in self._declared else None
+        with self._lock:
+            first_time = dataset not in self._subscribed
+            self._subscribed.add(dataset)
+        if shared is not None and first_time:
+            return shared.subscribe()
+        return self._read(dataset)
+
+    def _read(self, dataset: str) -> Iterable:
         from datalake.tables.io import iter_parquet
 
         for batch in iter_parquet(self.path(dataset), self.schema(dataset)):
             with self._lock:
-                self.rows_read += batch.num_rows
+                self._counts["rows"] += batch.num_rows
             yield batch
+
+    def for_table(self, inputs: Sequence[str] | None) -> StagingReader:
+        """The reader of one table's builder (sharing this reader's shared datasets)."""
+        return StagingReader(self._ctx, self._shared, self._counts, inputs)
+
+    def share(self, dataset: str, consumers: int) -> None:
+        """Read `dataset` once for the next `consumers` tables that stream it."""
+        from datalake.tables.fanout import FanOut
+
+        self._shared[dataset] = FanOut(lambda: self._read(dataset), consumers)
+
+    def done(self) -> None:
+        """This table's builder has finished: withdraw from the shared reads it never joined."""
+        with self._lock:
+            missed = [d for d in self._shared.keys() & self._declared if d not in self._subscribed]
+            self._subscribed.update(missed)
+        for dataset in missed:
+            self._shared[dataset].withdraw()
 
 
 def table_schema(service_dir: Path, name: str) -> TableSchema:
@@ -79,6 +127,15 @@ def rows_table(rows: list[dict], schema: TableSchema):
     import pyarrow as pa
 
     return pa.table({name: [row.get(name) for row in rows] for name in schema.names})
+
+
+def _readers(reader: StagingReader, tables: Sequence[CuratedTable]) -> dict[str, StagingReader]:
+    """A reader per table; a dataset that two or more of them declare as input is shared."""
+    declared = [d for table in tables for d in (table.inputs or ())]
+    for dataset in sorted(set(declared)):
+        if declared.count(dataset) > 1:
+            reader.share(dataset, declared.count(dataset))
+    return {table.name: reader.for_table(table.inputs) for table in tables}
 
 
 def publish_curated(ctx, tables: Sequence[CuratedTable]) -> int:
@@ -105,22 +162,28 @@ def publish_curated(ctx, tables: Sequence[CuratedTable]) -> int:
             continue
         todo.append((rel, table))
 
-    def build_and_publish(rel: str, table: CuratedTable):
-        schema = (
-            load_schema(ctx.service_dir, table.schema_for(reader))
-            if table.schema_for
-            else table_schema(ctx.service_dir, table.name)
-        )
-        result = table.build(reader)
-        if isinstance(result, list) and (not result or isinstance(result[0], dict)):
-            result = rows_table(result, schema)
-        batches = as_batches(result)
-        return rel, publish(ctx.lake, schema, batches, ctx.run_id, partition=table.partition)
+    readers = _readers(reader, [table for _, table in todo])
 
-    # Tables are independent: build them side by side (pyarrow releases the GIL), so a big
-    # statement's two tables share the cores instead of waiting for each other.
-    with ThreadPoolExecutor(max(1, min(len(todo), 2))) as pool:
-        for rel, result in pool.map(lambda job: build_and_publish(*job), todo):
+    def build_and_publish(rel: str, table: CuratedTable, staging: StagingReader):
+        try:
+            schema = (
+                load_schema(ctx.service_dir, table.schema_for(staging))
+                if table.schema_for
+                else table_schema(ctx.service_dir, table.name)
+            )
+            result = table.build(staging)
+            if isinstance(result, list) and (not result or isinstance(result[0], dict)):
+                result = rows_table(result, schema)
+            batches = as_batches(result)
+            return rel, publish(ctx.lake, schema, batches, ctx.run_id, partition=table.partition)
+        finally:
+            staging.done()
+
+    # Tables are independent: build them side by side (pyarrow releases the GIL), each in a
+    # thread of its own, so a big statement's tables share the cores and one read of it.
+    jobs = [(rel, table, readers[table.name]) for rel, table in todo]
+    with ThreadPoolExecutor(max(1, len(jobs))) as pool:
+        for rel, result in pool.map(lambda job: build_and_publish(*job), jobs):
             ctx.report.rows_out += result.rows
             outputs[rel] = "changed" if result.changed else "unchanged"
             if not (ctx.lake.root / rel).exists():  # no rows of this service, none written

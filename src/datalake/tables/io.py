@@ -120,8 +120,11 @@ def _standardize(src, dst, schema, delimiter, quoted, encoding, on_batch) -> dic
     from datalake.tables.schemas import KeyCheck, SchemaError
 
     text_schema = pa.schema([(n, pa.string()) for n in names])
-    options, keys = pacsv.WriteOptions(quoting_style="needed"), KeyCheck(schema)
-    with pacsv.CSVWriter(str(dst), text_schema, write_options=options) as writer:
+    options, keys, pending = pacsv.WriteOptions(quoting_style="needed"), KeyCheck(schema), deque()
+    with (
+        pacsv.CSVWriter(str(dst), text_schema, write_options=options) as writer,
+        ThreadPoolExecutor(1) as pool,  # text written while the next batch is read and checked
+    ):
         for batch in iter_csv_text(src, delimiter=delimiter, encoding=encoding, quoted=quoted):
             problems = schema.validate(batch)
             if problems:
@@ -131,8 +134,12 @@ def _standardize(src, dst, schema, delimiter, quoted, encoding, on_batch) -> dic
             if on_batch is not None:
                 on_batch(batch)
             keys.add(batch)
-            writer.write_batch(batch)
+            pending.append(pool.submit(writer.write_batch, batch))
+            while len(pending) > 2:
+                pending.popleft().result()
             rows += batch.num_rows
+        while pending:
+            pending.popleft().result()
     keys.check()
     return {"rows": rows, "encoding": encoding}
 
@@ -260,8 +267,10 @@ def write_table(
     parquet_schema = schema.arrow_schema(for_parquet=not decimals_as_text)
     workers = max(2, min(4, os.cpu_count() or 2))
     rows, pending = 0, deque()
-    parquet_writer = (
-        pq.ParquetWriter(parquet_path, parquet_schema) if parquet_path is not None else None
+    parquet_writer = (  # no Arrow schema stored: readers see lineage as text, not dictionaries
+        pq.ParquetWriter(parquet_path, parquet_schema, store_schema=False)
+        if parquet_path is not None
+        else None
     )
     with (
         ThreadPoolExecutor(workers) as pool,
@@ -298,20 +307,29 @@ def write_table(
 def write_parquet(
     batches: Iterable, schema, path: Path, check: bool = True, decimals_as_text: bool = False
 ) -> WriteResult:
-    """Write batches conformed to `schema` as one Parquet file, streamed (a row group per batch).
+    """Write batches conformed to `schema` as one Parquet file, streamed (a row group per batch)
+    on a thread of its own while the next batch is read. For staging: no column statistics
+    (nothing reads them) and the Arrow schema stored, so lineage reads back dictionary-encoded.
 
     The same batches give the same bytes, so an unchanged table can be recognised by content.
     `check` validates each batch's values; decimals are decimal128(38, 18) unless
     `decimals_as_text` keeps their exact text."""
     parquet_schema = schema.arrow_schema(for_parquet=not decimals_as_text)
-    rows = 0
-    with pq.ParquetWriter(path, parquet_schema) as writer:
+    rows, pending = 0, deque()
+    with (
+        pq.ParquetWriter(path, parquet_schema, write_statistics=False) as writer,
+        ThreadPoolExecutor(1) as pool,  # exits first: every write done before the file closes
+    ):
         for batch in batches:
             if check:
                 schema.check(batch)
-            table = _as_table(schema.conform(batch))
+            table = _as_table(schema.conform(batch)).cast(parquet_schema)
             rows += table.num_rows
-            writer.write_table(table.cast(parquet_schema))
+            pending.append(pool.submit(writer.write_table, table))
+            while len(pending) > 2:
+                pending.popleft().result()
+        while pending:
+            pending.popleft().result()
     return WriteResult(rows)
 
 

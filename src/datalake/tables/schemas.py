@@ -82,6 +82,10 @@ class TableSchema:
     def arrow_type(self, column: Column, for_parquet: bool = False):
         import pyarrow as pa
 
+        if column.name in LINEAGE_COLUMNS:
+            from datalake.tables.lineage import lineage_type
+
+            return lineage_type()  # the same text on every row of a source file
         if column.kind == "integer":
             return pa.int64()
         if column.kind == "number":

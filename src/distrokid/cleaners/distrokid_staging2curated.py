@@ -12,17 +12,14 @@ one, else the Apple page's.
 from datalake.stages.driver import run_stage
 from datalake.stages.shared_tables import EARNINGS_COLUMNS, earnings_rows, tidy_daily_streams
 from datalake.stages.staging2curated import CuratedTable, StagingReader, publish_curated
-from datalake.tables.lineage import LINEAGE_COLUMNS
+from datalake.tables.lineage import LINEAGE_COLUMNS, lineage_text
 from datalake.tables.transforms import plain_decimal_text
 from distrokid.settings import LAYOUTS, SERVICE, STAGING_NAMES
 
 
 def _layout(staging: StagingReader) -> int:
     """The layout (13 or 15) of the statement in staging (15 when there is none yet)."""
-    first = next(iter(staging.batches("bank_details")), None)
-    if first is None or first.num_rows == 0:
-        return 15
-    return first.column("statement_layout")[0].as_py()
+    return staging.first_value("bank_details", "statement_layout") or 15
 
 
 def bank_details(staging: StagingReader):
@@ -40,7 +37,7 @@ def earnings(staging: StagingReader):
     import pyarrow.compute as pc
 
     for batch in staging.batches("bank_details"):
-        sha = pc.utf8_slice_codeunits(batch.column("_source_sha256"), 0, 12)
+        sha = pc.utf8_slice_codeunits(lineage_text(batch.column("_source_sha256")), 0, 12)
         line = pc.cast(batch.column("line_number"), pa.string())
         yield earnings_rows(
             SERVICE,
