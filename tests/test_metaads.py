@@ -8,8 +8,12 @@ from __future__ import annotations
 
 import csv
 import json
+import re
+import signal
 import subprocess
 import sys
+import threading
+import time
 from collections import defaultdict
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -21,17 +25,20 @@ import pytest
 import requests
 from conftest import REPO, clean_env
 
-from datalake.extract.common import AuthRequired
+from datalake.extract.api import Window
+from datalake.extract.common import AuthRequired, ExtractError
 from datalake.extract.paging import strip_paging_urls, strip_query
 from datalake.stages.landing2raw import Rejected, Sample
 from datalake.tables.records import utc_text
 from metaads.cleaners.metaads_landing2raw import dataset_of, graph_items
 from metaads.cleaners.metaads_raw2staging import insight_row
 from metaads.cleaners.metaads_staging2curated import ADDITIVE
-from metaads.graph import MetaThrottle, ReportFailed, TooMuchData, account_number, usage
+from metaads.concurrency import JobSlots, Pacer, Stopped
+from metaads.graph import Graph, MetaThrottle, ReportFailed, TooMuchData, account_number, usage
 from metaads.plan import (
     fetch_insights,
     fetch_report,
+    land_insights,
     month_chunks,
     months_before,
     plan_window,
@@ -127,6 +134,30 @@ def _run_record(root: Path) -> dict:
     return json.loads((root / "_runs" / "latest.json").read_text("utf-8"))
 
 
+_STAMP = re.compile(r"_\d{8}T\d{6}Z\.json$")
+
+
+def _landing(root: Path) -> dict[str, dict]:
+    """Every landing data file by `<dataset>/<name without the stamp>`, its request without
+    what differs between two runs of the same data (the time, the report job's id)."""
+    documents = {}
+    for path in sorted((root / "landing" / "metaads").glob("*/*.json")):
+        document = json.loads(path.read_text("utf-8"))
+        request = document["metaads_request"]
+        del request["extracted_at"]
+        if request.get("report_run_id"):
+            request["report_run_id"] = "<job>"
+        key = f"{path.parent.name}/{_STAMP.sub('', path.name)}"
+        assert key not in documents, key  # one file per range and level
+        documents[key] = document
+    return documents
+
+
+def _state_day(root: Path) -> str | None:
+    states = list((root / "landing" / "metaads").glob("_state_*.json"))
+    return json.loads(states[0].read_text("utf-8"))["last_complete_day"] if states else None
+
+
 # ---- one lake, two runs: backfill with a failing job, then restatement + new campaign ---------
 
 
@@ -141,6 +172,7 @@ def lake(tmp_path_factory):
         first = _runner(fake, root)
         expected_first = _expected_ads(fake, _days(since, yesterday))
         curated_first, jobs, requests_first = _curated(root), dict(fake._jobs), len(fake.requests)
+        landing_first, most_running = _landing(root), fake.max_running_jobs
         restated, old = yesterday - timedelta(days=3), yesterday - timedelta(days=60)
         fake.restate(restated, 1.5)
         fake.restate(old, 2.0)  # outside the restatement window: must not be re-read
@@ -156,6 +188,8 @@ def lake(tmp_path_factory):
             second=second,
             expected_first=expected_first,
             curated_first=curated_first,
+            landing_first=landing_first,
+            most_running=most_running,
             curated=_curated(root),
             jobs=jobs,
             requests_first=fake.requests[:requests_first],
@@ -209,6 +243,17 @@ def test_failed_report_job_is_split_and_completed(lake):
     want = {k for k in lake.expected_first if k[0] == day}
     assert want and want == {k for k in lake.curated_first.ads if k[0] == day}
     assert any(k[0] == day for k in lake.curated_first.campaigns)
+
+
+def test_several_report_jobs_run_at_once_and_land_what_one_at_a_time_lands(lake, tmp_path):
+    assert 1 < lake.most_running <= 4  # META_REPORT_CONCURRENCY's default
+    with _fake(page_size=25) as fake:
+        fake.fail_async_ranges = [(lake.failing, lake.failing)]
+        result = _run([EXTRACTOR], _env(fake, tmp_path, META_REPORT_CONCURRENCY="1"))
+        assert result.returncode == 0, result.stderr
+        assert fake.max_running_jobs == 1
+    assert _landing(tmp_path) == lake.landing_first  # same files, same pages, split the same
+    assert _state_day(tmp_path) == lake.yesterday.isoformat()
 
 
 def test_campaign_day_spend_is_the_ad_spend_summed(lake):
@@ -298,6 +343,49 @@ def test_throttling_slows_down_without_failing(tmp_path, http_status, code):
         assert _files_containing(tmp_path, fake.access_token) == []
 
 
+def test_throttling_runs_the_next_report_jobs_one_at_a_time(tmp_path):
+    with _fake() as fake:
+        fake.throttle_next(2, code=80004, regain_minutes=0)  # before any job: 4 at once -> 2 -> 1
+        result = _run([EXTRACTOR], _env(fake, tmp_path))
+        jobs = fake.report_jobs
+    assert result.returncode == 0, result.stderr
+    assert "1 report jobs at once from now on" in result.stderr
+    assert [job.running_at_start for job in jobs[:2]] == [0, 0]  # the second waited for the first
+    assert _state_day(tmp_path) == (fake.today - timedelta(days=1)).isoformat()
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM])
+def test_a_backfill_stopped_with_jobs_in_flight_ends_with_its_threads(tmp_path, stop):
+    with _fake() as fake:
+        env = _env(fake, tmp_path, META_POLL_SECONDS="1")  # each job takes several seconds
+        process = subprocess.Popen(
+            [sys.executable, str(EXTRACTOR)], cwd=REPO, env=env, stderr=subprocess.PIPE, text=True
+        )
+        try:
+            deadline = time.monotonic() + 60
+            while fake.max_running_jobs < 2 and process.poll() is None:
+                assert time.monotonic() < deadline, "no two report jobs ran at once"
+                time.sleep(0.02)
+            process.send_signal(stop)
+            _, stderr = process.communicate(timeout=60)  # no worker thread keeps it alive
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.communicate()
+    assert process.returncode == -stop
+    assert "Exception in thread" not in stderr
+    assert _files_containing(tmp_path, fake.access_token) == []
+
+
+@pytest.mark.parametrize("value", ["0", "11", "four"])
+def test_report_concurrency_must_be_1_to_10(tmp_path, value):
+    with _fake() as fake:
+        result = _run([EXTRACTOR], _env(fake, tmp_path, META_REPORT_CONCURRENCY=value))
+        assert result.returncode == 2 and not fake.requests
+    assert "configuration error: META_REPORT_CONCURRENCY must" in result.stderr
+
+
 def test_expired_token_exits_3_and_asks_for_a_new_token(tmp_path):
     with _fake() as fake:
         fake.expire_token()
@@ -359,6 +447,148 @@ def test_failed_job_is_halved_down_to_the_failing_day():
     assert (bad, bad) in ranges and ranges[0][0] == date(2026, 5, 1)
     assert all(b[0] == a[1] + timedelta(days=1) for a, b in zip(ranges, ranges[1:], strict=False))
     assert ranges[-1][1] == date(2026, 5, 31)
+
+
+_Q1 = Window(date(2026, 1, 1), date(2026, 3, 31), backfill=True)  # three months of jobs
+_WAIT = 30  # seconds a scripted job waits for another before the test fails
+
+
+class _ScriptedGraph:
+    """What `land_insights` uses of a `Graph`, report jobs answered by `answer(level, since)`
+    on up to four threads at once (nothing in it is per thread: `worker()` is itself)."""
+
+    report_concurrency = 4
+
+    def __init__(self, answer) -> None:
+        self.answer, self.pacer = answer, Pacer()
+
+    def worker(self):
+        return self
+
+    def close(self) -> None:
+        pass
+
+    def describe(self, **request):
+        return request
+
+    def report(self, level, since, until):
+        self.answer(level, since)
+        return "42", [{"data": [{"date_start": since.isoformat()}]}]
+
+
+class _Landed:
+    """The run and the day state `land_insights` writes to: what happened, in order."""
+
+    def __init__(self, wake_when_saved: set[str] = frozenset()) -> None:
+        self.events, self.wake_when_saved, self.woken = [], set(wake_when_saved), threading.Event()
+
+    def save(self, dataset, stem, request, pages) -> None:
+        self.events.append(("save", stem))
+        self.wake_when_saved.discard(stem)
+        if not self.wake_when_saved:
+            self.woken.set()
+
+    def advance(self, day) -> None:
+        self.events.append(("state", day))
+
+    def saved(self) -> set[str]:
+        return {name for kind, name in self.events if kind == "save"}
+
+    def states(self) -> list[date]:
+        return [day for kind, day in self.events if kind == "state"]
+
+
+def _stems(since: str, until: str) -> set[str]:
+    return {f"{d}_{since}_{until}" for d in ("ad_insights", "campaign_insights")}
+
+
+def test_state_never_passes_a_month_whose_job_failed_while_later_months_landed():
+    march, both_march_jobs_run = [], threading.Event()
+
+    def answer(level, since):
+        if since.month == 3:
+            march.append(level)
+            if len(march) == 2:
+                both_march_jobs_run.set()
+        if since.month == 2:  # fails once both March jobs run
+            assert both_march_jobs_run.wait(_WAIT)
+            raise ExtractError(f"report job {level} {since}: still 'Job Running' after the timeout")
+
+    landed = _Landed()
+    with pytest.raises(ExtractError, match="after the timeout"):
+        land_insights(landed, _ScriptedGraph(answer), _Q1, landed)
+    march = _stems("2026-03-01", "2026-03-31")
+    assert landed.saved() == _stems("2026-01-01", "2026-01-31") | march  # March landed, Feb not
+    assert landed.states() == [date(2026, 1, 31)]  # never past February
+
+
+def test_state_waits_for_a_month_still_running_while_later_months_land():
+    later = _stems("2026-02-01", "2026-02-28") | _stems("2026-03-01", "2026-03-31")
+    landed = _Landed(wake_when_saved=later)
+
+    def answer(level, since):
+        if since.month == 1:  # January's jobs end only after February's and March's landed
+            assert landed.woken.wait(_WAIT)
+
+    land_insights(landed, _ScriptedGraph(answer), _Q1, landed)
+    saves = [name for kind, name in landed.events if kind == "save"]
+    assert set(saves[:4]) == later and set(saves[4:]) == _stems("2026-01-01", "2026-01-31")
+    assert landed.events[-1] == ("state", date(2026, 3, 31))
+    assert landed.states() == [date(2026, 3, 31)]  # nothing before January was saved
+
+
+def test_throttling_holds_every_worker_and_halves_the_jobs_at_once():
+    now = [100.0]
+    pacer, slots = Pacer(clock=lambda: now[0]), JobSlots(4)
+    rules = MetaThrottle(base_wait=10, pacer=pacer, slots=slots)
+    in_flight = [slots.acquire() for _ in range(4)]
+    assert slots.acquire(timeout=0) is None  # four at once: a fifth waits
+    assert rules(_response(400, {"error": {"code": 80004}})) == 10
+    assert pacer.remaining() == 10  # every worker's next request waits, not only this one's
+    assert slots.limit == 2
+    for ticket in in_flight:
+        slots.release(ticket)  # jobs started before the throttling earn nothing back
+    tickets = [slots.acquire(timeout=0) for _ in range(3)]
+    assert tickets[2] is None and slots.limit == 2
+    rules(_response(429))
+    rules(_response(429))
+    assert slots.limit == 1 and pacer.remaining() == 40  # doubling, still never zero jobs
+    for ticket in tickets[:2]:
+        slots.release(ticket)
+    limits = []
+    for _ in range(12):  # one more at once per `limit` jobs completed, up to the setting
+        ticket = slots.acquire(timeout=0)
+        slots.release(ticket)
+        limits.append(slots.limit)
+    assert limits == [2, 2, 3, 3, 3, 4, 4, 4, 4, 4, 4, 4]
+    busy = {"X-App-Usage": json.dumps({"call_count": 90, "total_cputime": 10, "total_time": 5})}
+    paced = Pacer(clock=lambda: now[0])
+    pause = MetaThrottle(base_wait=10, pacer=paced)(_response(200, {}, busy))
+    assert 0 < pause == pytest.approx(paced.remaining())  # high usage slows every worker too
+    pacer.stop()
+    with pytest.raises(Stopped):
+        pacer.sleep(3600)  # a stop ends every wait at once
+
+
+@pytest.mark.parametrize(("first", "waits"), [(1, [1, 1.5, 2.25, 3.375]), (50, [50, 60, 60, 60])])
+def test_report_jobs_are_polled_soon_then_less_and_less_often(first, waits):
+    slept = []
+    with _fake() as fake:
+        fake.report_polls = 4
+        graph = Graph(
+            token=fake.access_token,
+            account_id=fake.account_id,
+            base_url=fake.base_url,
+            version=fake.version,
+            page_limit=100,
+            poll_seconds=first,
+            throttle_seconds=1,
+            sleep=slept.append,
+        )
+        day = fake.today - timedelta(days=2)
+        run_id, pages = graph.report("campaign", day - timedelta(days=6), day)
+        assert fake.report_jobs[0].state[0] == "Job Completed"
+    assert slept == waits and run_id == fake.report_jobs[0].id and pages[0]["data"]
 
 
 def test_too_much_data_falls_back_to_report_jobs():

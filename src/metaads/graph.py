@@ -4,25 +4,34 @@
 be renewed (`AuthRequired`, exit 3); throttling codes (4, 17, 32, 613, 80000-80014) and HTTP 429 are
 retried after the time to regain access the usage headers announce, else after a wait that doubles
 per consecutive throttle; usage above `PACE_FROM_PERCENT` in any usage header slows the next call
-down (adaptive, not a fixed sleep). `Graph` pages through `paging.next` until it is absent (a short
-page is not the end; `datalake.extract.api.next_url_pages`, so pages it returns never carry the
-`next` and `previous` URLs, which contain the access token) and runs async insights report jobs
-until `Job Completed` (`async_percent_completion` 100 is not enough).
+down (adaptive, not a fixed sleep). Both pauses hold every worker thread of the run (a shared
+`metaads.concurrency.Pacer`), and each throttling answer halves the report jobs allowed at once
+(`JobSlots`). `Graph` pages through `paging.next` until it is absent (a short page is not the
+end; `datalake.extract.api.next_url_pages`, so pages it returns never carry the `next` and
+`previous` URLs, which contain the access token) and runs async insights report jobs until `Job
+Completed` (`async_percent_completion` 100 is not enough), polling first after
+`META_POLL_SECONDS`, then 1.5 times longer each time up to `MAX_POLL_SECONDS`. `Graph.worker()`
+is a copy for another thread: its own HTTP session, the same rules, pacer and job slots.
 """
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
 import re
+import threading
 import time
 from collections.abc import Callable
 from datetime import date
 from typing import Any
 
+import requests
+
 from datalake.extract.common import AuthRequired, ExtractError
 from datalake.extract.http import HttpClient
 from datalake.extract.paging import next_url_pages
+from metaads.concurrency import JobSlots, Pacer
 from metaads.settings import (
     AUTH_ERROR_CODE,
     INSIGHTS_FIELDS,
@@ -30,6 +39,7 @@ from metaads.settings import (
     MAX_POLL_SECONDS,
     MAX_WAIT_SECONDS,
     PACE_FROM_PERCENT,
+    POLL_GROWTH,
     REPORT_TIMEOUT_SECONDS,
     THROTTLE_CODES,
     TOKEN_EXPIRED_MESSAGE,
@@ -82,32 +92,50 @@ def graph_error(response) -> dict:
 
 
 class MetaThrottle:
-    """Meta's throttling and token rules, as a `datalake.extract.http` throttle hook."""
+    """Meta's throttling and token rules, as a `datalake.extract.http` throttle hook. One is
+    shared by every worker thread: its waits also hold the `pacer` (every worker waits), and a
+    throttling answer halves the report jobs the `slots` allow at once."""
 
-    def __init__(self, base_wait: float, max_wait: float = MAX_WAIT_SECONDS) -> None:
+    def __init__(
+        self,
+        base_wait: float,
+        max_wait: float = MAX_WAIT_SECONDS,
+        pacer: Pacer | None = None,
+        slots: JobSlots | None = None,
+    ) -> None:
         self.base_wait, self.max_wait, self.strikes = base_wait, max_wait, 0
+        self.pacer, self.slots, self._lock = pacer, slots, threading.Lock()
 
     def __call__(self, response) -> float | None:
         percent, regain = usage(response.headers)
         if response.ok:
-            self.strikes = 0
-            return self.pace(percent, regain)
+            with self._lock:
+                self.strikes = 0
+            return self._hold(self.pace(percent, regain))
         error = graph_error(response)
         if error.get("code") == AUTH_ERROR_CODE:
             raise AuthRequired(TOKEN_EXPIRED_MESSAGE)
         if response.status_code == 429 or error.get("code") in THROTTLE_CODES:
-            self.strikes += 1
-            wait = max(regain, self.base_wait * 2 ** (self.strikes - 1))
+            with self._lock:
+                self.strikes += 1
+                wait = min(self.max_wait, max(regain, self.base_wait * 2 ** (self.strikes - 1)))
             log.warning(
                 "Meta throttling (code %s, usage %.0f%%): waiting %.1fs",
                 error.get("code", response.status_code),
                 percent,
-                min(wait, self.max_wait),
+                wait,
             )
-            return min(wait, self.max_wait)
+            if self.slots is not None:
+                self.slots.throttled()
+            return self._hold(wait)
         if error.get("code") == 1 and "reduce the amount" in str(error.get("message", "")):
             raise TooMuchData(f"Graph error 1: {error.get('message')}")
         return None
+
+    def _hold(self, wait: float) -> float:
+        if wait > 0 and self.pacer is not None:
+            self.pacer.hold(wait)
+        return wait
 
     def pace(self, percent: float, regain: float) -> float:
         """Pause before the next call: none below the threshold, growing quadratically to 100 %."""
@@ -129,8 +157,22 @@ def time_range(since: date, until: date) -> str:
     return json.dumps({"since": since.isoformat(), "until": until.isoformat()})
 
 
+class _PacedSession(requests.Session):
+    """A session whose every request first waits out the run's shared pause."""
+
+    def __init__(self, pacer: Pacer) -> None:
+        super().__init__()
+        self.pacer = pacer
+
+    def request(self, *args: Any, **kwargs: Any) -> requests.Response:
+        self.pacer.wait_turn()
+        return super().request(*args, **kwargs)
+
+
 class Graph:
-    """One ad account on the Graph API (token sent as a header, never in a URL)."""
+    """One ad account on the Graph API (token sent as a header, never in a URL). `sleep` (for
+    tests) replaces the waits between polls and before retries; by default they end early when
+    the run stops. `report_concurrency` is how many report jobs may be in flight at once."""
 
     def __init__(
         self,
@@ -142,20 +184,41 @@ class Graph:
         page_limit: int,
         poll_seconds: float,
         throttle_seconds: float,
-        sleep: Callable[[float], None] = time.sleep,
+        report_concurrency: int = 1,
+        sleep: Callable[[float], None] | None = None,
     ) -> None:
         self.account_id, self.version = account_id, version
         self.root = f"{base_url.rstrip('/')}/{version}"
-        self.page_limit, self.poll_seconds, self.sleep = page_limit, poll_seconds, sleep
-        self.http = HttpClient(
-            headers={"Authorization": f"Bearer {token}"},
-            secrets=[token],
+        self.page_limit, self.poll_seconds = page_limit, poll_seconds
+        self.report_concurrency = report_concurrency
+        self.pacer, self.slots = Pacer(), JobSlots(report_concurrency)
+        self.sleep = sleep or self.pacer.sleep
+        self.throttle = MetaThrottle(throttle_seconds, pacer=self.pacer, slots=self.slots)
+        self._headers, self._secrets = {"Authorization": f"Bearer {token}"}, [token]
+        self.http = self._client()
+
+    def _client(self) -> HttpClient:
+        return HttpClient(
+            headers=self._headers,
+            secrets=self._secrets,
             max_attempts=MAX_ATTEMPTS,
             backoff=TRANSIENT_BACKOFF_SECONDS,
             max_wait=MAX_WAIT_SECONDS,
-            throttle=MetaThrottle(throttle_seconds),
-            sleep=sleep,
+            throttle=self.throttle,
+            sleep=self.sleep,
+            session=_PacedSession(self.pacer),
         )
+
+    def worker(self) -> Graph:
+        """A copy for another thread: its own HTTP session (a `requests.Session` is not safe to
+        share between threads), the same throttle rules, pacer and job slots."""
+        twin = copy.copy(self)
+        twin.http = self._client()
+        return twin
+
+    def close(self) -> None:
+        """Close this copy's HTTP session."""
+        self.http.session.close()
 
     @property
     def node(self) -> str:
@@ -203,11 +266,11 @@ class Graph:
             "time_range": time_range(since, until),
             "fields": INSIGHTS_FIELDS[level],
         }
-        run_id = str(
-            self.http.json("POST", f"{self.root}/{self.node}/insights", data=data)["report_run_id"]
-        )
-        self._wait_for(run_id, since, until)
-        return run_id, self.pages(f"{run_id}/insights")
+        with self.slots.job(self.pacer):
+            url = f"{self.root}/{self.node}/insights"
+            run_id = str(self.http.json("POST", url, data=data)["report_run_id"])
+            self._wait_for(run_id, since, until)
+            return run_id, self.pages(f"{run_id}/insights")
 
     def _wait_for(self, run_id: str, since: date, until: date) -> None:
         wait, deadline = self.poll_seconds, time.monotonic() + REPORT_TIMEOUT_SECONDS
@@ -222,4 +285,4 @@ class Graph:
             if time.monotonic() > deadline:
                 raise ExtractError(f"report job {run_id} still '{status}' after the timeout")
             log.debug("job %s: %s %s%%", run_id, status, job.get("async_percent_completion"))
-            wait = min(max(wait * 1.5, 0.01), MAX_POLL_SECONDS)
+            wait = min(max(wait * POLL_GROWTH, 0.01), MAX_POLL_SECONDS)

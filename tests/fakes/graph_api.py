@@ -15,6 +15,8 @@ listed in ``/work/shared/FORMATS.md`` (Meta Ads section):
 * async report runs (``POST .../insights`` -> ``report_run_id``; poll ``GET /<id>``; read
   ``GET /<id>/insights``), one variant reporting ``async_percent_completion`` 100 while still
   ``Job Running``, and ``Job Failed`` for multi-day jobs touching :attr:`fail_async_ranges`;
+  several jobs may run at once (:attr:`max_running_jobs` records the most seen), each taking its
+  own number of polls (:attr:`report_polls` fixes it);
 * Graph error JSON, throttling (codes 4/17/613/80000-80014, HTTP 400 or 429) and expired tokens
   (code 190, subcode 463); usage headers on every response, rising when calls come fast;
 * restatement of past days and campaigns that appear between runs.
@@ -758,6 +760,15 @@ _STALL_SCRIPT = (
     ("Job Completed", 100),
 )
 _FAIL_SCRIPT = (("Job Not Started", 0), ("Job Running", 20), ("Job Failed", 20))
+_FINAL_STATES = frozenset({"Job Completed", "Job Failed", "Job Skipped"})
+
+
+def _script_completing_on_poll(polls: int) -> tuple[tuple[str, int], ...]:
+    """A job reported ``Job Completed`` on poll number ``polls`` (1 = the first poll)."""
+    if polls <= 1:
+        return (("Job Completed", 100),)
+    running = tuple(("Job Running", 100 * n // polls) for n in range(1, polls - 1))
+    return (("Job Not Started", 0), *running, ("Job Completed", 100))
 
 
 @dataclass
@@ -771,6 +782,7 @@ class ReportRun:
     script: tuple[tuple[str, int], ...]
     polls: int = 0
     rows: list[dict] | None = None
+    running_at_start: int = 0  # other jobs of the account running when this one was created
 
     @property
     def state(self) -> tuple[str, int]:
@@ -887,7 +899,11 @@ class FakeGraphAPI:
     Controls (thread-safe, may change between runs): :meth:`expire_token`, :meth:`renew_token`,
     :meth:`throttle_next`, :attr:`fail_async_ranges`, :meth:`restate`, :meth:`add_campaign`,
     :attr:`today`, :attr:`sync_max_days` (sync insights over more days -> error code 1, "reduce
-    the amount of data"), :attr:`usage` (a :class:`UsageMeter`).
+    the amount of data"), :attr:`usage` (a :class:`UsageMeter`), :attr:`report_polls` (None: jobs
+    alternate between completing on the 5th poll, with 100 % reported while still running, and
+    on the 4th; a number: every job that does not fail completes on that poll).
+    Records: :attr:`requests`, :attr:`report_jobs`, :attr:`max_running_jobs` (the most report
+    jobs running at once: created and not yet polled to a final state).
     """
 
     def __init__(
@@ -907,6 +923,9 @@ class FakeGraphAPI:
         self.requests: list[dict] = []
         self.fail_async_ranges: list[tuple[date, date]] = []
         self.sync_max_days: int | None = None
+        self.report_polls: int | None = None
+        self.max_running_jobs = 0
+        self._running_jobs: set[str] = set()
         self.usage = UsageMeter()
         self._lock = threading.RLock()
         self._token_expired = False
@@ -1024,6 +1043,12 @@ class FakeGraphAPI:
             return campaign.id
 
     # ---- expectations ----------------------------------------------------------------------
+
+    @property
+    def report_jobs(self) -> list[ReportRun]:
+        """Every async report job created so far, oldest first."""
+        with self._lock:
+            return list(self._jobs.values())
 
     @property
     def campaign_ids(self) -> list[str]:
@@ -1195,6 +1220,8 @@ class FakeGraphAPI:
         if edge is None:
             job.polls += 1
             status, pct = job.state
+            if status in _FINAL_STATES:
+                self._running_jobs.discard(job_id)
             if status == "Job Completed" and job.rows is None:
                 job.rows = self.model.insight_rows(
                     job.level, job.since, job.until, job.increment, job.fields
@@ -1227,9 +1254,15 @@ class FakeGraphAPI:
         )
         if failing:
             script = _FAIL_SCRIPT
+        elif self.report_polls is not None:
+            script = _script_completing_on_poll(self.report_polls)
         else:
             script = _STALL_SCRIPT if self._job_serial % 2 == 1 else _NORMAL_SCRIPT
-        self._jobs[job_id] = ReportRun(job_id, level, since, until, increment, fields, script)
+        job = ReportRun(job_id, level, since, until, increment, fields, script)
+        job.running_at_start = len(self._running_jobs)
+        self._jobs[job_id] = job
+        self._running_jobs.add(job_id)
+        self.max_running_jobs = max(self.max_running_jobs, len(self._running_jobs))
         return {"report_run_id": job_id}
 
     # ---- request parsing and paging --------------------------------------------------------

@@ -6,10 +6,11 @@ and `landing/metaads/{ad,campaign}_insights/<dataset>_<since>_<until>_<stamp>.js
 per range and level, `time_increment=1`: one row per object per day), each
 `{"metaads_request": {...}, "pages": [...]}`: the request, and Graph's pages minus the paging
 URLs (they carry the token). Grain: the first run backfills `META_BACKFILL_MONTHS` through async
-report jobs, a month per job and level; later runs re-read from the last complete day minus
-`META_RESTATEMENT_DAYS` to yesterday (account time zone), the day kept in
-`landing/metaads/_state_act_<id>.json`. Oddities: throttling slows the extractor down; code 190
-exits 3 (renew the token); `--login` only checks that the token works.
+report jobs, a month per job and level, `META_REPORT_CONCURRENCY` jobs at once; later runs
+re-read from the last complete day minus `META_RESTATEMENT_DAYS` to yesterday (account time
+zone), the day kept in `landing/metaads/_state_act_<id>.json` (it only covers months whose
+every earlier month is saved too). Oddities: throttling slows every worker down and halves the
+jobs at once; code 190 exits 3 (renew the token); `--login` only checks that the token works.
 """
 
 import logging
@@ -53,6 +54,13 @@ EXTRACTOR = ApiExtractor(
         api_setting("META_PAGE_LIMIT", "page_limit", meta.DEFAULT_PAGE_LIMIT, minimum=1),
         api_setting("META_POLL_SECONDS", "poll_seconds", meta.DEFAULT_POLL_SECONDS),
         api_setting("META_THROTTLE_SECONDS", "throttle_seconds", meta.DEFAULT_THROTTLE_SECONDS),
+        api_setting(
+            "META_REPORT_CONCURRENCY",
+            "report_concurrency",
+            meta.DEFAULT_REPORT_CONCURRENCY,
+            minimum=1,
+            maximum=meta.MAX_REPORT_CONCURRENCY,
+        ),
         api_setting("META_RESTATEMENT_DAYS", "restatement_days", meta.DEFAULT_RESTATEMENT_DAYS),
         api_setting(
             "META_BACKFILL_MONTHS",
