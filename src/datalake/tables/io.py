@@ -121,25 +121,32 @@ def _standardize(src, dst, schema, delimiter, quoted, encoding, on_batch) -> dic
 
     text_schema = pa.schema([(n, pa.string()) for n in names])
     options, keys, pending = pacsv.WriteOptions(quoting_style="needed"), KeyCheck(schema), deque()
+
+    def check_and_write(batch, first: int) -> None:  # in order, on one thread
+        problems = schema.validate(batch)
+        if problems:
+            raise SchemaError(f"rows {first}-{first + batch.num_rows - 1}: " + "; ".join(problems))
+        if on_batch is not None:
+            on_batch(batch)
+        keys.add(batch)
+        writer.write_batch(batch)
+
     with (
         pacsv.CSVWriter(str(dst), text_schema, write_options=options) as writer,
-        ThreadPoolExecutor(1) as pool,  # text written while the next batch is read and checked
+        ThreadPoolExecutor(1) as pool,  # batches checked and written while the next is read
     ):
-        for batch in iter_csv_text(src, delimiter=delimiter, encoding=encoding, quoted=quoted):
-            problems = schema.validate(batch)
-            if problems:
-                raise SchemaError(
-                    f"rows {rows + 1}-{rows + batch.num_rows}: " + "; ".join(problems)
-                )
-            if on_batch is not None:
-                on_batch(batch)
-            keys.add(batch)
-            pending.append(pool.submit(writer.write_batch, batch))
-            while len(pending) > 2:
+        try:
+            for batch in iter_csv_text(src, delimiter=delimiter, encoding=encoding, quoted=quoted):
+                pending.append(pool.submit(check_and_write, batch, rows + 1))
+                rows += batch.num_rows
+                while len(pending) > 2:
+                    pending.popleft().result()
+            while pending:
                 pending.popleft().result()
-            rows += batch.num_rows
-        while pending:
-            pending.popleft().result()
+        except BaseException:
+            for job in pending:  # a bad batch: the ones behind it are not checked nor written
+                job.cancel()
+            raise
     keys.check()
     return {"rows": rows, "encoding": encoding}
 

@@ -210,12 +210,19 @@ def _fits_decimal(text: str) -> bool:
     return len(whole.lstrip("0")) <= 20 and len(fraction.rstrip("0")) <= 18
 
 
+def _fits(values):
+    """Which values are plain decimal text that fits decimal128(38, 18) exactly."""
+    import pyarrow.compute as pc
+
+    return pc.match_substring_regex(values, _FITS_DECIMAL)
+
+
 def _money_problems(column: Column, values) -> list[str]:
     """Money must fit decimal128(38, 18) exactly; only the few texts not in plain form that fits
     (exponents, very long numbers) are looked at one by one."""
     import pyarrow.compute as pc
 
-    odd = pc.invert(pc.match_substring_regex(values, _FITS_DECIMAL))
+    odd = pc.invert(_fits(values))
     if not pc.any(odd).as_py():
         return []
     bad = [v for v in pc.unique(pc.filter(values, odd)).to_pylist() if not _fits_decimal(v)]
@@ -235,18 +242,21 @@ def _column_problems(column: Column, array) -> list[str]:
     checks = [_TEXT_PATTERNS.get(column.kind), column.pattern] if is_text else []
     if column.nullable and not any(checks) and column.enum is None and column.minimum is None:
         return problems  # free text: nothing to check, and nothing to pay for on big tables
-    empty = pc.or_kleene(pc.is_null(array), pc.equal(array, "")) if is_text else pc.is_null(array)
+    empty = pc.equal(pc.fill_null(pc.binary_length(array), 0), 0) if is_text else pc.is_null(array)
     empties = pc.sum(empty).as_py() or 0
     if empties and not column.nullable:
         problems.append(f"{column.name}: {empties} empty value(s) in a required column")
     values = pc.filter(array, pc.invert(empty)) if empties else array
-    if is_text and column.kind in _CAST_KINDS and _passes_cast(values, column.kind):
+    plain_money = column.kind == "money" and is_text and pc.all(_fits(values)).as_py() is not False
+    if plain_money:
+        checks[0] = None  # plain decimals that fit: numbers, and exact (the common case, fast)
+    elif is_text and column.kind in _CAST_KINDS and _passes_cast(values, column.kind):
         checks[0] = None
     for pattern in filter(None, checks):
         problem = _pattern_problem(column, array, values, pattern)
         if problem:
             problems.append(problem)
-    if column.kind == "money" and is_text and not problems:
+    if column.kind == "money" and is_text and not problems and not plain_money:
         problems += _money_problems(column, values)
     if column.enum is not None and is_text:
         outside = pc.invert(pc.is_in(values, pa.array(column.enum)))
