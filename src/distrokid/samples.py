@@ -7,13 +7,22 @@ CSV layouts (bare CR line ends, UTF-8 or Latin-1, `NA` = Namibia, identifiers wi
 xlsx variant, the Spotify and Apple Music stats pages and the login page served after a session
 expired. Same arguments and seed give the same bytes. Rows are written newest reporting date first.
 
+Value cardinality: by default a statement draws on a small catalog (18 releases of 8 artists, 14
+stores, 30 countries, a few thousand amounts), whatever its size. `distinct=N` widens it to N
+tracks (as many ISRCs, most titles distinct), N / 25 artists, about N / 3.5 UPCs, 250 country
+codes, 52 stores, other team percentages and about 16 N distinct amounts (at most about 2.5M),
+with text in other scripts where the encoding can hold it: the shape of a big label's statement
+rather than a small artist's. The default output is unchanged by this option.
+
 CLI: ``python -m distrokid.samples bank OUT --lines N [--layout 13|15] [--encoding E]
-[--line-end cr|lf|crlf] [--seed S]`` and ``python -m distrokid.samples demo LANDING_ROOT``.
+[--line-end cr|lf|crlf] [--seed S] [--distinct N]`` and ``python -m distrokid.samples demo
+LANDING_ROOT``. An encoding of ``utf-8-sig`` writes one BOM at the start of the file.
 """
 
 from __future__ import annotations
 
 import argparse
+import codecs
 import html
 import json
 import logging
@@ -67,6 +76,37 @@ _NOUNS = (
     "Signal", "Garden", "Reverie", "Mirrors", "Träume", "Harbor", "Comet",
 )  # fmt: skip
 _SPECIAL_TITLES = ("Hello, Stranger", 'Say "Yes"', 'Café "Late Night", Reprise')
+# --- the wider pools used only with `distinct=N` (the defaults above stay as they were) ---
+_MORE_STORES = (
+    "Napster", "iHeartRadio", "Claro Música", "SoundCloud", "Audiomack", "NetEase", "Tencent",
+    "JioSaavn", "Gaana", "Yandex Music", "VK Music", "Zvuk", "KKBox", "Melon", "Genie", "FLO",
+    "AWA", "LINE Music", "Qobuz", "7digital", "Medianet", "Joox", "Snapchat", "Roblox", "Peloton",
+    "Beatport", "Shazam", "Resso", "Trebel", "Facebook (Fingerprinting)", "YouTube (Content ID)",
+    "Amazon Music Unlimited", "Apple Music (Spatial)", "Spotify (Discovery Mode)", "Nuuday",
+    "Kuack", "Saavn", "Tidal (HiFi)",
+)  # fmt: skip
+_ALL_COUNTRIES = (
+    "AD AE AF AG AI AL AM AO AQ AR AS AT AU AW AX AZ BA BB BD BE BF BG BH BI BJ BL BM BN BO BQ BR "
+    "BS BT BV BW BY BZ CA CC CD CF CG CH CI CK CL CM CN CO CR CU CV CW CX CY CZ DE DJ DK DM DO DZ "
+    "EC EE EG EH ER ES ET FI FJ FK FM FO FR GA GB GD GE GF GG GH GI GL GM GN GP GQ GR GS GT GU GW "
+    "GY HK HM HN HR HT HU ID IE IL IM IN IO IQ IR IS IT JE JM JO JP KE KG KH KI KM KN KP KR KW KY "
+    "KZ LA LB LC LI LK LR LS LT LU LV LY MA MC MD ME MF MG MH MK ML MM MN MO MP MQ MR MS MT MU MV "
+    "MW MX MY MZ NA NC NE NF NG NI NL NO NP NR NU NZ OM PA PE PF PG PH PK PL PM PN PR PS PT PW PY "
+    "QA RE RO RS RU RW SA SB SC SD SE SG SH SI SJ SK SL SM SN SO SR SS ST SV SX SY SZ TC TD TF TG "
+    "TH TJ TK TL TM TN TO TR TT TV TW TZ UA UG UM US UY UZ VA VC VE VG VI VN VU WF WS XK YE YT ZA "
+    "ZM ZW"
+).split()
+_SYLLABLES = (
+    "ka", "lo", "mi", "ra", "ne", "so", "ti", "va", "ber", "dan", "el", "fur", "gol", "han", "is",
+    "jo", "ku", "lin", "mor", "nu", "or", "pé", "qui", "rö", "sa", "tor", "ün", "vel", "wyn", "xa",
+    "yo", "zé", "ña", "ça", "ø", "å",
+)  # fmt: skip
+_WIDE_WORDS = (
+    "Ночь", "Снег", "Звезда", "Москва", "東京", "夜明け", "星空", "さくら", "Αστέρι", "Θάλασσα",
+    "Đêm", "Şarkı", "Łąka", "서울", "사랑", "Nuit", "Sérénade", "Œuvre", "Ærø", "Noite", "Ñandú",
+    "أمل", "שלום", "हवा", "月光", "Żagiel",
+)  # fmt: skip
+_TEAM_SHARES = ("100", "100", "100", "100", "50", "50", "75", "25", "33.33", "66.67")
 _SUFFIXES = ("", "", "", " (Acoustic)", " - Radio Edit", " (feat. Peña Azul)", " (Remix)")
 _ALNUM = "ABCDEFGHJKLMNPRSTUVWXYZ0123456789"
 _SPOTIFY_CHARTS = ("trendWeekly", "trendMonthly", "trend60day", "trend365day")
@@ -121,6 +161,58 @@ def _catalog(seed: int) -> list[tuple[str, str, str, str, str, str]]:
     return tracks
 
 
+def _encodable(text: str, charset: str | None) -> bool:
+    """Whether `text` can be written in `charset` (None: any)."""
+    try:
+        text.encode(charset or "utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _word(rng: random.Random) -> str:
+    """A made-up capitalised word of two or three syllables."""
+    return "".join(rng.choices(_SYLLABLES, k=rng.randint(2, 3))).capitalize()
+
+
+def _wide_catalog(
+    seed: int, distinct: int, charset: str | None
+) -> list[tuple[str, str, str, str, str, str]]:
+    """About `distinct` tracks over distinct // 25 artists, as `_catalog`; stable per arguments."""
+    if distinct < 1:
+        raise ValueError("distinct must be >= 1")
+    rng = random.Random(f"distrokid-wide-catalog:{seed}:{distinct}")
+    extra = [w for w in _WIDE_WORDS if _encodable(w, charset)]
+    words = list(_ADJECTIVES + _NOUNS) + extra + [_word(rng) for _ in range(600)]
+    artists = list(_ARTISTS) + [
+        f"{rng.choice(words)} {_word(rng)}" for _ in range(max(0, distinct // 25 - len(_ARTISTS)))
+    ]
+    registrants = {a: "".join(rng.choices(_ALNUM, k=3)) for a in artists}
+    isrcs: set[str] = set()
+    tracks: list[tuple[str, str, str, str, str, str]] = []
+    while len(tracks) < distinct:
+        artist = artists[len(tracks) % len(artists)]
+        album = " ".join(rng.choices(words, k=rng.randint(1, 3)))
+        upc = (
+            f"0{rng.randrange(10**11):011d}",  # UPC-A with a leading zero
+            str(rng.randrange(10**11, 10**12)),
+            f"{rng.randrange(10**13):013d}",  # EAN-13
+        )[rng.randrange(3)]
+        team, year = rng.choice(_TEAM_SHARES), rng.randint(10, 26)
+        for _ in range(min(rng.randint(1, 6), distinct - len(tracks))):
+            n = len(tracks)
+            if n < len(_SPECIAL_TITLES):
+                title = _SPECIAL_TITLES[n]
+            else:
+                title = " ".join(rng.choices(words, k=rng.randint(1, 3))) + rng.choice(_SUFFIXES)
+            isrc = f"QZ{registrants[artist]}{year:02d}{rng.randrange(10**5):05d}"
+            while isrc in isrcs:
+                isrc = f"QZ{registrants[artist]}{year:02d}{rng.randrange(10**5):05d}"
+            isrcs.add(isrc)
+            tracks.append((artist, title, isrc, upc, team, album))
+    return tracks
+
+
 def _positive_units(rng: random.Random) -> int:
     """One positive earnings amount: mostly tiny 12-decimal values, some short or whole ones."""
     r = rng.random()
@@ -138,7 +230,14 @@ def _positive_units(rng: random.Random) -> int:
 class _BankGenerator:
     """Precomputed calendar and pools for one statement, plus exact earnings sums per month."""
 
-    def __init__(self, seed: int, last_reporting_date: date, months: int) -> None:
+    def __init__(
+        self,
+        seed: int,
+        last_reporting_date: date,
+        months: int,
+        distinct: int | None = None,
+        charset: str | None = None,
+    ) -> None:
         if months < 1:
             raise ValueError("months must be >= 1")
         rng = self.rng = random.Random(seed)
@@ -151,9 +250,17 @@ class _BankGenerator:
             self.dates.append(day.isoformat())
             self.inserted.append((day - timedelta(days=rng.randint(0, 6))).isoformat())
             self.sale.append([_month(mo - k) for k in range(4)])
-        self.tracks = _catalog(seed)
-        self.pos = [(_fmt(u), u) for u in (_positive_units(rng) for _ in range(4096))]
-        self.neg = [(_fmt(-u), -u) for u in (rng.randint(10**3, 10**9) for _ in range(1024))]
+        n_pos, self.stores, self.countries = 4096, _STORES, _COUNTRIES
+        if distinct is None:
+            self.tracks = _catalog(seed)
+        else:
+            self.tracks = _wide_catalog(seed, distinct, charset)
+            n_pos = min(1 << 21, max(n_pos, 16 * distinct))
+            more = {s: 1 for s in _MORE_STORES if _encodable(s, charset)}
+            self.stores = _STORES | more
+            self.countries = {c: 0.2 for c in _ALL_COUNTRIES} | _COUNTRIES
+        self.pos = [(_fmt(u), u) for u in (_positive_units(rng) for _ in range(n_pos))]
+        self.neg = [(_fmt(-u), -u) for u in (rng.randint(10**3, 10**9) for _ in range(n_pos // 4))]
         self.qty = [str(min(5000, int(rng.paretovariate(1.1)))) for _ in range(1024)]
         self.withheld = ["0"] * 97 + [_fmt(rng.randint(10**6, 10**10)) for _ in range(3)]
         self.recoup = ["0"] * 49 + ["1.5"]
@@ -162,8 +269,9 @@ class _BankGenerator:
     def blocks(self, n_lines: int) -> Iterator[list[tuple[str, ...]]]:
         """Yield lists of 15-field rows (BANK_HEADER_15 order), accumulating sums as it goes."""
         rng, months, dates, sums = self.rng, self.months, self.dates, self.sums
-        store_names, store_cw = list(_STORES), list(accumulate(_STORES.values()))
-        country_names, country_cw = list(_COUNTRIES), list(accumulate(_COUNTRIES.values()))
+        store_names, store_cw = list(self.stores), list(accumulate(self.stores.values()))
+        country_names = list(self.countries)
+        country_cw = list(accumulate(self.countries.values()))
         prev, prev_units, prev_di, prev_k = None, 0, 0, 0
         for start in range(0, n_lines, _BLOCK):
             b = min(_BLOCK, n_lines - start)
@@ -223,10 +331,14 @@ class _BankGenerator:
 
 
 def iter_bank_rows(
-    n_lines: int, seed: int = 1, last_reporting_date: date = date(2026, 10, 15), months: int = 24
+    n_lines: int,
+    seed: int = 1,
+    last_reporting_date: date = date(2026, 10, 15),
+    months: int = 24,
+    distinct: int | None = None,
 ) -> Iterator[dict[str, str]]:
     """Yield synthetic statement rows keyed by BANK_HEADER_15, values exactly as written."""
-    for rows in _BankGenerator(seed, last_reporting_date, months).blocks(n_lines):
+    for rows in _BankGenerator(seed, last_reporting_date, months, distinct).blocks(n_lines):
         for row in rows:
             yield dict(zip(BANK_HEADER_15, row, strict=True))
 
@@ -258,10 +370,13 @@ def write_bank_details(
     seed: int = 1,
     last_reporting_date: date = date(2026, 10, 15),
     months: int = 24,
+    distinct: int | None = None,
 ) -> dict:
     """Stream a synthetic bank details statement to `path` and return its summary.
 
     Layout 13 is tab-separated and unquoted; layout 15 is comma-separated with every field quoted.
+    `distinct` (about that many tracks, and wider pools of every other value; None: the small
+    default catalog) sets the value cardinality; `utf-8-sig` writes one BOM at the start.
     The summary holds `lines` (data lines, header excluded), `max_reporting_date`, exact earnings
     sums as decimal text by sale month and by reporting month, `total_earnings` and `bytes`.
     """
@@ -271,13 +386,14 @@ def write_bank_details(
         raise ValueError(f"line_end must be one of {list(_LINE_ENDS.values())!r}")
     render = _tsv_lines if layout == 13 else _quoted_lines
     header = "\t".join(BANK_HEADER_13) + line_end if layout == 13 else None
-    gen = _BankGenerator(seed, last_reporting_date, months)
+    gen = _BankGenerator(seed, last_reporting_date, months, distinct, encoding)
+    encode = codecs.getincrementalencoder(encoding)().encode  # a BOM, if any, only once
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("wb") as fh:
-        fh.write((header or _quoted_lines([BANK_HEADER_15], line_end)).encode(encoding))
+        fh.write(encode(header or _quoted_lines([BANK_HEADER_15], line_end)))
         for rows in gen.blocks(n_lines):
-            fh.write(render(rows, line_end).encode(encoding))
+            fh.write(encode(render(rows, line_end)))
     return _finish(gen, path, n_lines, layout)
 
 
@@ -464,6 +580,7 @@ def main(argv: list[str] | None = None) -> int:
     bank.add_argument("--encoding", default="utf-8")
     bank.add_argument("--line-end", choices=sorted(_LINE_ENDS), default="cr")
     bank.add_argument("--seed", type=int, default=1)
+    bank.add_argument("--distinct", type=int, default=None, help="about N tracks (wide pools)")
     demo = sub.add_parser("demo", help="write the demo landing set")
     demo.add_argument("landing_root", type=Path)
     demo.add_argument("--extracted-at", type=datetime.fromisoformat, default=None)
@@ -477,7 +594,13 @@ def main(argv: list[str] | None = None) -> int:
     else:
         line_end = _LINE_ENDS[args.line_end]
         result = write_bank_details(
-            args.out, args.lines, args.layout, args.encoding, line_end, seed=args.seed
+            args.out,
+            args.lines,
+            args.layout,
+            args.encoding,
+            line_end,
+            seed=args.seed,
+            distinct=args.distinct,
         )
     sys.stdout.write(json.dumps(result, indent=2) + "\n")
     return 0
