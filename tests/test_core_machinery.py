@@ -488,3 +488,24 @@ def test_landing_refuses_bytes_holding_a_registered_secret(lake_root):
     write_state(lake, "svc", "act_1", {"last_complete_day": "2026-11-24"})
     assert read_state(lake, "svc", "act_1") == {"last_complete_day": "2026-11-24"}
     assert (lake_root / "landing" / "svc" / "_state_act_1.json").exists()
+
+
+def test_a_cleaner_process_does_not_pay_for_pandas_yet_can_still_import_it():
+    """pyarrow would import pandas (0.4 s) on its first conversion; the stage driver tells it
+    once that pandas is not used, without making pandas unimportable."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from datalake.stages.driver import _pyarrow_without_pandas\n"
+        "_pyarrow_without_pandas()\n"
+        "import pyarrow as pa\n"
+        "t = pa.table({'a': [1, 2], 'b': ['x', None]})\n"
+        "print('pandas' in sys.modules)\n"
+        "import pandas\n"
+        "print(t.to_pandas().shape)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split("\n")[:2] == ["False", "(2, 2)"]

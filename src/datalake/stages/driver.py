@@ -92,6 +92,32 @@ def service_lock(lake: Lake, service: str, timeout: float):
     return FileLock(str(folder / f"{service}.lock"), timeout=timeout)
 
 
+class _NoPandas:
+    """An import finder that refuses pandas (see `_pyarrow_without_pandas`)."""
+
+    def find_spec(self, name, path=None, target=None):
+        if name == "pandas" or name.startswith("pandas."):
+            raise ImportError("pandas is not used by the stage scripts")
+        return None
+
+
+def _pyarrow_without_pandas() -> None:
+    """pyarrow imports pandas (0.4 s of every process here) the first time it converts any
+    value, only to ask whether it is a pandas object. A cleaner never hands it one, so pyarrow
+    is told once, at start, that pandas is not there; pandas itself stays importable (a script
+    that uses it imports it as usual, and `to_pandas()` still works)."""
+    if "pandas" in sys.modules:
+        return
+    finder = _NoPandas()
+    sys.meta_path.insert(0, finder)
+    try:
+        import pyarrow as pa
+
+        pa.scalar(0)  # pyarrow asks about pandas once per process, here
+    finally:
+        sys.meta_path.remove(finder)
+
+
 def run_stage(
     script: str | Path,
     body: Callable[[StageContext], int],
@@ -103,6 +129,8 @@ def run_stage(
 
     script = Path(script)
     service, stage = identify(script)
+    if stage != "extract":
+        _pyarrow_without_pandas()
     args = _parser(stage, extra_args).parse_args(argv)
     run_id = args.run_id or new_run_id()
     report = ScriptReport(service, stage, script.name, run_id, started_at=iso(utc_now()))

@@ -66,10 +66,13 @@ def code_in_use(script: Path) -> list[Path]:
     """The code a stage's output depends on: the `src/` modules this process has loaded (the
     script, its service, the shared modules it used), and the service's and shared schemas."""
     roots = {Path(CODE_ROOT).resolve(), SHARED_CODE.parent, Path(script).resolve().parents[2]}
+    prefixes = tuple(
+        {str(p) + os.sep for root in roots for p in (root, Path(os.path.abspath(root)))}
+    )
     modules = {Path(script).resolve()}
     for module in list(sys.modules.values()):
-        file = getattr(module, "__file__", None)
-        if file and file.endswith(".py"):
+        file = getattr(module, "__file__", None)  # a cheap text test first: hundreds of modules
+        if file and file.endswith(".py") and (file.startswith(prefixes) or not os.path.isabs(file)):
             path = Path(file).resolve()
             if any(root in path.parents for root in roots):
                 modules.add(path)
