@@ -169,3 +169,28 @@ def test_a_changed_setting_value_rebuilds_without_force(tmp_path):
     )
     again = run_runner(tmp_path, *flags, TOOLOST_PAYABLE_COLUMN="net_revenue")
     assert again.returncode == 0 and set(_statuses(tmp_path).values()) == {"up to date"}
+
+
+def test_a_source_with_no_rows_does_not_wait_for_a_shared_table_another_source_is_writing(
+    tmp_path,
+):
+    """TooLost without data must not queue behind DistroKid's lock on `earnings` only to find it
+    has nothing to write: it finishes while the lock is held (a wait would hit the timeout)."""
+    import subprocess
+
+    from conftest import REPO, run
+
+    from datalake.paths import Lake
+    from datalake.storage.curated import table_lock
+
+    cleaners = REPO / "src" / "toolost" / "cleaners"
+    assert run([cleaners / "toolost_raw2staging.py"], tmp_path).returncode == 0
+    lock = table_lock(Lake(tmp_path), "earnings")
+    with lock:
+        try:
+            done = run([cleaners / "toolost_staging2curated.py"], tmp_path, timeout=60)
+        except subprocess.TimeoutExpired:
+            pytest.fail("toolost_staging2curated waited for the earnings lock")
+    assert done.returncode == 0, done.stderr
+    assert "no toolost rows before or now, nothing to rewrite" in done.stderr
+    assert not (tmp_path / "curated" / "earnings.csv").exists()

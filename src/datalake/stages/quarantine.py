@@ -17,7 +17,6 @@ reason. Reasons are made short and actionable by `datalake.problems`.
 from __future__ import annotations
 
 import argparse
-import gzip
 import logging
 import shutil
 import sys
@@ -25,6 +24,7 @@ from pathlib import Path
 
 from datalake.paths import Lake, iso, utc_now
 from datalake.problems import cap
+from datalake.storage.archive import gzip_file
 from datalake.storage.atomic import atomic_path, atomic_write_json, remove
 from datalake.storage.registry import QUARANTINED, RETIRED, Registry
 
@@ -96,8 +96,8 @@ def retire(
     relative = raw.relative_to(lake.raw(service))
     target = lake.retired(service) / relative.with_name(relative.name + ".gz")
     entry = registry.entry(sha256) or {}
-    with atomic_path(target) as temp, open(raw, "rb") as source, gzip.open(temp, "wb") as sink:
-        shutil.copyfileobj(source, sink)
+    with atomic_path(target) as temp:
+        gzip_file(raw, temp)
     _reason_file(
         target.with_name(relative.name),
         sha256,

@@ -34,8 +34,24 @@ class Version:
         return self.csv_gz.with_name(self.csv_gz.name[: -len(".csv.gz")] + ".parquet")
 
 
+def gzip_open(path: Path, mode: str = "rb"):
+    """A gzip file, through ISA-L (python-isal: the same gzip format, about 8x faster to write
+    than zlib at level 6 here: a 1.7 GB table in 1.6 s instead of 14 s); zlib if it is missing."""
+    try:
+        from isal import igzip
+    except ImportError:  # pragma: no cover - isal is a dependency; a platform without a wheel
+        return gzip.open(path, mode)
+    return igzip.open(path, mode, compresslevel=2) if "w" in mode else igzip.open(path, mode)
+
+
+def gzip_file(source: Path, target_temp: Path) -> None:
+    """Compress a file into `target_temp` (streamed, 1 MiB at a time)."""
+    with open(source, "rb") as src, gzip_open(target_temp, "wb") as dst:
+        shutil.copyfileobj(src, dst, 1 << 20)
+
+
 def _same_bytes_gz(archived: Path, csv_path: Path) -> bool:
-    with gzip.open(archived, "rb") as old, open(csv_path, "rb") as new:
+    with gzip_open(archived, "rb") as old, open(csv_path, "rb") as new:
         while True:
             a, b = old.read(1 << 20), new.read(1 << 20)
             if a != b:
@@ -61,8 +77,7 @@ def archive_version(lake: Lake, name: str, csv_path: Path, published_at: datetim
         with atomic_path(Version(published_at, sequence, target).parquet) as temp:
             shutil.copyfile(parquet, temp)
     with atomic_path(target) as temp:
-        with open(csv_path, "rb") as src, gzip.open(temp, "wb", compresslevel=6) as dst:
-            shutil.copyfileobj(src, dst, 1 << 20)
+        gzip_file(csv_path, temp)
     log.info("archived %s version of %s to %s", name, stamp(published_at), lake.relative(target))
     return target
 

@@ -7,14 +7,13 @@ as a publication, so the replaced version is archived first and a restore can it
 from __future__ import annotations
 
 import argparse
-import gzip
 import logging
 import shutil
 import sys
 from datetime import UTC, datetime
 
 from datalake.paths import Lake
-from datalake.storage.archive import Version, list_versions
+from datalake.storage.archive import Version, gzip_open, list_versions
 from datalake.storage.atomic import remove
 from datalake.storage.curated import commit_files, current_meta, table_lock, temp_pair
 
@@ -40,7 +39,7 @@ def restore(lake: Lake, name: str, moment: datetime, run_id: str = "restore") ->
             return None
         csv_temp, parquet_temp = temp_pair(lake, name)
         try:
-            with gzip.open(version.csv_gz, "rb") as src, open(csv_temp, "wb") as dst:
+            with gzip_open(version.csv_gz, "rb") as src, open(csv_temp, "wb") as dst:
                 shutil.copyfileobj(src, dst, 1 << 20)
             if version.parquet.exists():
                 shutil.copyfile(version.parquet, parquet_temp)

@@ -65,12 +65,12 @@ def plain_decimal_text(array):
     `5.` -> `5`; text already plain is left as it is (trailing zeros included)."""
     import pyarrow.compute as pc
 
+    if isinstance(array, pa.ChunkedArray):
+        return pa.chunked_array([plain_decimal_text(c) for c in array.chunks], pa.string())
     plain = pc.match_substring_regex(array, _PLAIN_DECIMAL)
     odd = pc.and_(pc.invert(pc.fill_null(plain, True)), pc.not_equal(array, ""))
     if not pc.any(odd).as_py():
         return array
-    fixed = [
-        v if not v or ok else format(Decimal(v), "f")
-        for v, ok in zip(array.to_pylist(), plain.to_pylist(), strict=True)
-    ]
-    return pa.array(fixed, pa.string())
+    at = pc.indices_nonzero(odd)  # only the odd values are rewritten, one by one
+    fixed = [format(Decimal(v), "f") for v in pc.take(array, at).to_pylist()]
+    return pc.replace_with_mask(array, odd, pa.array(fixed, pa.string()))
