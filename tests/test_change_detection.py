@@ -174,8 +174,9 @@ def test_a_changed_setting_value_rebuilds_without_force(tmp_path):
 def test_a_source_with_no_rows_does_not_wait_for_a_shared_table_another_source_is_writing(
     tmp_path,
 ):
-    """TooLost without data must not queue behind DistroKid's lock on `earnings` only to find it
-    has nothing to write: it finishes while the lock is held (a wait would hit the timeout)."""
+    """TooLost with streams but no sales report has no `earnings` rows: it must not queue behind
+    DistroKid's lock on `earnings` only to find it has nothing to write. It finishes while the
+    lock is held (a wait would run into the timeout) and still publishes its streams."""
     import subprocess
 
     from conftest import REPO, run
@@ -183,10 +184,15 @@ def test_a_source_with_no_rows_does_not_wait_for_a_shared_table_another_source_i
     from datalake.paths import Lake
     from datalake.storage.curated import table_lock
 
+    shutil.copytree(
+        SAMPLES / "toolost",
+        tmp_path / "landing" / "toolost",
+        ignore=lambda folder, names: [n for n in names if "sales" in n.lower()],
+    )
     cleaners = REPO / "src" / "toolost" / "cleaners"
-    assert run([cleaners / "toolost_raw2staging.py"], tmp_path).returncode == 0
-    lock = table_lock(Lake(tmp_path), "earnings")
-    with lock:
+    for stage in ("landing2raw", "raw2staging"):
+        assert run([cleaners / f"toolost_{stage}.py"], tmp_path).returncode == 0
+    with table_lock(Lake(tmp_path), "earnings"):
         try:
             done = run([cleaners / "toolost_staging2curated.py"], tmp_path, timeout=60)
         except subprocess.TimeoutExpired:
@@ -194,3 +200,19 @@ def test_a_source_with_no_rows_does_not_wait_for_a_shared_table_another_source_i
     assert done.returncode == 0, done.stderr
     assert "no toolost rows before or now, nothing to rewrite" in done.stderr
     assert not (tmp_path / "curated" / "earnings.csv").exists()
+    assert (tmp_path / "curated" / "tidy_daily_streams.csv").exists()
+
+
+def test_a_service_without_data_starts_no_cleaner(tmp_path):
+    """On a lake where only DistroKid has data, the other services' cleaners are up to date
+    from the first run on: no process, no empty staging or curated files of theirs."""
+    shutil.copytree(SAMPLES / "distrokid", tmp_path / "landing" / "distrokid")
+    result = run_runner(tmp_path, "--skip-extractors", "--no-progress")
+    assert result.returncode == 0, result.stderr
+    statuses = _statuses(tmp_path)
+    for service in ("metaads", "toolost"):
+        for stage in ("landing2raw", "raw2staging", "staging2curated"):
+            assert statuses[(service, stage)] == "up to date", (service, stage)
+        assert not (tmp_path / "staging" / service).exists()
+    assert statuses[("distrokid", "staging2curated")] == "ok"
+    assert not list((tmp_path / "curated").glob("metaads_*"))

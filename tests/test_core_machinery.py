@@ -307,6 +307,8 @@ def test_runner_aggregates_exit_codes_and_skips_after_a_failed_cleaner(lake_root
     for service in ("alpha", "beta"):  # something new in landing, so landing2raw has work
         (lake_root / "landing" / service).mkdir(parents=True)
         (lake_root / "landing" / service / "new.csv").write_text("a\n1\n")
+        (lake_root / "raw" / service).mkdir(parents=True)  # and raw2staging has input
+        (lake_root / "raw" / service / "old.csv").write_text("a\n1\n")
     result = run_runner(lake_root, DATALAKE_CODE_ROOT=str(src))
     assert result.returncode == 1, result.stderr
     record = json.loads((lake_root / "_runs" / "latest.json").read_text())

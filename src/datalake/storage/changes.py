@@ -14,7 +14,8 @@ built from:
 - `outputs`: what it wrote (an output recorded as `absent` had nothing to write: a shared table
   this service has no rows for).
 
-The stage is up to date when all four still hold; within a stage, an output is rebuilt when the
+The stage is up to date when all four still hold, or when it never ran and has no input at all
+(a service without data yet: no process is started for it); within a stage, an output is rebuilt when the
 inputs it reads changed (`Changes.unchanged`). Two other questions are answered elsewhere, on
 purpose: which landing files are new is the dedup registry's (`raw/<service>/_hashes.json`, by
 size and mtime, then SHA-256), and whether a rebuilt output differs is decided by comparing it
@@ -135,6 +136,12 @@ def pending_landing(lake: Lake, service: str) -> list[Path]:
     ]
 
 
+def _has_built(lake: Lake, service: str, stage: str) -> bool:
+    """Whether the stage's output folder holds anything of this service's (staging tables for
+    raw2staging; for staging2curated, nothing is known without a state: False)."""
+    return stage == "raw2staging" and bool(visible_files(lake.staging(service)))
+
+
 def is_up_to_date(lake: Lake, service: str, stage: str, script: Path) -> bool:
     """True if running this stage now would change nothing (the runner asks before starting
     a process; the stage asks again)."""
@@ -143,9 +150,10 @@ def is_up_to_date(lake: Lake, service: str, stage: str, script: Path) -> bool:
     if stage not in ("raw2staging", "staging2curated"):
         return False
     state = load_state(lake, service, stage)
-    if not state or state.get("inputs") != _prints(
-        _visible_files(input_folder(lake, service, stage))
-    ):
+    inputs = _prints(_visible_files(input_folder(lake, service, stage)))
+    if not state and not inputs and not _has_built(lake, service, stage):
+        return True  # a service without data yet: nothing to build, nothing to replace
+    if not state or state.get("inputs") != inputs:
         return False
     outputs = state.get("outputs", {})
     return _same_code_and_settings(state) and all(
