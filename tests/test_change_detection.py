@@ -216,3 +216,41 @@ def test_a_service_without_data_starts_no_cleaner(tmp_path):
         assert not (tmp_path / "staging" / service).exists()
     assert statuses[("distrokid", "staging2curated")] == "ok"
     assert not list((tmp_path / "curated").glob("metaads_*"))
+
+
+def _processes_of_run(run_id: str) -> list[str]:
+    """Command lines of live processes started for a run (Linux /proc)."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        try:
+            line = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            continue
+        if run_id in line:
+            found.append(line)
+    return found
+
+
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads /proc")
+def test_a_cleaner_started_early_that_is_not_needed_leaves_no_process_and_no_log(tmp_path):
+    """The runner starts a service's next cleaner while the stage before runs; when that one
+    turns out up to date (a re-download of the same bytes changed nothing in raw), it is told
+    so and exits: no process, no log, nothing rebuilt."""
+    shutil.copytree(SAMPLES / "toolost", tmp_path / "landing" / "toolost")
+    flags = ("--skip-extractors", "--no-progress")
+    assert run_runner(tmp_path, *flags).returncode == 0
+    analytics = tmp_path / "landing" / "toolost" / "analytics"
+    first = sorted(analytics.glob("*.json"))[0]
+    shutil.copy(first, analytics / f"copy_{first.name}")  # new name, same bytes
+    again = run_runner(tmp_path, *flags)
+    assert again.returncode == 0, again.stderr
+    statuses = _statuses(tmp_path)
+    assert statuses[("toolost", "landing2raw")] == "ok"
+    assert statuses[("toolost", "raw2staging")] == "up to date"
+    record = json.loads((tmp_path / "_runs" / "latest.json").read_text("utf-8"))
+    logs = tmp_path / "_runs" / record["run_id"] / "logs"
+    assert sorted(p.name for p in logs.iterdir()) == ["toolost.landing2raw.log"]
+    assert _processes_of_run(record["run_id"]) == []
+    run_log = (tmp_path / "_runs" / record["run_id"] / "run.log").read_text("utf-8")
+    assert "toolost.raw2staging started early" in run_log
+    assert "toolost.raw2staging was not needed after all" in run_log

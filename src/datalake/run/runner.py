@@ -25,7 +25,7 @@ from pathlib import Path
 
 from datalake.paths import CODE_ROOT, Lake, iso, utc_now
 from datalake.run.discovery import STAGES, Script, discover
-from datalake.run.processes import Processes, kill_group, stop_signals
+from datalake.run.processes import EarlyStarts, Processes, kill_group, stop_signals
 from datalake.run.progress import progress_lines
 from datalake.run.records import (
     EXIT_AUTH,
@@ -101,21 +101,53 @@ def _plan(args, scripts: list[Script]) -> list[Script]:
     ]
 
 
-def _run_process(
-    script: Script, args, run_id: str, timeout: int, log_path: Path, processes: Processes
-) -> int | None:
-    """Run a script to its end or its timeout; None if the run was stopped before it started."""
+def _command(script: Script, args, run_id: str) -> list[str]:
     command = [sys.executable, str(script.path), "--run-id", run_id]
     if args.retry_quarantined and script.stage == "landing2raw":
         command.append("--retry-quarantined")
     if args.force and not script.is_extractor:
         command.append("--force")
-    env = {**os.environ, "DATALAKE_RUN_ID": run_id, "PYTHONUNBUFFERED": "1"}
-    log_path.parent.mkdir(parents=True, exist_ok=True)
+    return command
+
+
+def _env(run_id: str) -> dict[str, str]:
+    return {**os.environ, "DATALAKE_RUN_ID": run_id, "PYTHONUNBUFFERED": "1"}
+
+
+def _log_path(lake: Lake, run_id: str, script: Script) -> Path:
+    path = lake.run_dir(run_id) / "logs" / f"{script.name}.log"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _start_early(script: Script | None, args, lake: Lake, run_id: str, early) -> None:
+    """Start the next cleaner of a service while this stage of it runs (see `EarlyStarts`)."""
+    if script is not None and early is not None:
+        log_path = _log_path(lake, run_id, script)
+        command = _command(script, args, run_id)
+        early.start(script.path, command, log_path, env=_env(run_id), cwd=REPO_ROOT)
+
+
+def _run_process(
+    script: Script,
+    args,
+    run_id: str,
+    timeout: int,
+    log_path: Path,
+    processes: Processes,
+    early=None,
+) -> int | None:
+    """Run a script to its end or its timeout; None if the run was stopped before it started."""
     with open(log_path, "ab") as out:
-        process = processes.start(
-            command, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=REPO_ROOT
-        )
+        process = early.go(script.path) if early is not None else None
+        if process is None:
+            process = processes.start(
+                _command(script, args, run_id),
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                env=_env(run_id),
+                cwd=REPO_ROOT,
+            )
         if process is None:
             return None
         try:
@@ -132,8 +164,17 @@ def _run_process(
 
 
 def _run_one(
-    script: Script, args, lake: Lake, settings: Settings, run_id: str, processes: Processes
+    script: Script,
+    args,
+    lake: Lake,
+    settings: Settings,
+    run_id: str,
+    processes: Processes,
+    early=None,
+    following: Script | None = None,
 ) -> Outcome:
+    """Run one script (unless it is up to date); `following` is the service's next cleaner,
+    started early while this one runs."""
     from datalake.storage.changes import is_up_to_date
 
     if processes.stopping:
@@ -146,15 +187,18 @@ def _run_one(
         and not (args.retry_quarantined and script.stage == "landing2raw")
         and is_up_to_date(lake, script.service, script.stage, script.path)
     ):
+        if early is not None:
+            early.drop(script.path)
         outcome.status, outcome.exit_code = "up to date", EXIT_OK
         return outcome
-    log_path = lake.run_dir(run_id) / "logs" / f"{script.name}.log"
+    _start_early(following, args, lake, run_id, early)
+    log_path = _log_path(lake, run_id, script)
     outcome.log = lake.relative(log_path)
     timeout = settings.extractor_timeout if script.is_extractor else settings.script_timeout
     attempts = 1 + (settings.extractor_retries if script.is_extractor else 0)
     for attempt in range(1, attempts + 1):
         outcome.attempts = attempt
-        code = _run_process(script, args, run_id, timeout, log_path, processes)
+        code = _run_process(script, args, run_id, timeout, log_path, processes, early)
         if code is None:
             return _skipped(script, processes.reason)
         if code not in (EXIT_FAILED, TIMEOUT_EXIT) or attempt == attempts or processes.stopping:
@@ -201,17 +245,30 @@ def execute(
     stopped, the scripts not started yet are skipped."""
     outcomes: list[Outcome] = []
     blocked: set[str] = set()
+    early = EarlyStarts(processes)
+    rank = {stage: number for number, stage in enumerate(STAGES)}
+
+    def following(script: Script) -> Script | None:  # the service's next cleaner in the plan
+        later = [
+            s for s in plan if s.service == script.service and rank[s.stage] > rank[script.stage]
+        ]
+        return min(later, key=lambda s: rank[s.stage]) if later else None
+
     with ThreadPoolExecutor(max_workers=settings.workers) as pool:
         for stage in STAGES:
             batch = [s for s in plan if s.stage == stage]
             ready = [s for s in batch if s.is_extractor or s.service not in blocked]
-            outcomes += [
-                _skipped(s, processes.reason or "an earlier cleaner of this service failed")
-                for s in batch
-                if s not in ready
-            ]
+            for s in batch:
+                if s not in ready:
+                    early.drop(s.path)
+                    outcomes.append(
+                        _skipped(s, processes.reason or "an earlier cleaner of this service failed")
+                    )
             futures = {
-                s: pool.submit(_run_one, s, args, lake, settings, run_id, processes) for s in ready
+                s: pool.submit(
+                    _run_one, s, args, lake, settings, run_id, processes, early, following(s)
+                )
+                for s in ready
             }
             for script, future in futures.items():
                 try:
@@ -229,6 +286,7 @@ def execute(
                 progress(outcome)
                 if not script.is_extractor and outcome.exit_code not in (EXIT_OK, 5):
                     blocked.add(script.service)
+    early.drop_all()  # stopped runs: none is left waiting
     return outcomes
 
 

@@ -77,9 +77,21 @@ def _parser(stage: str, extra: Callable[[argparse.ArgumentParser], None] | None)
         help="re-run quarantined landing files through the parsers",
     )
     parser.add_argument("--force", action="store_true", help="rebuild even if inputs are unchanged")
+    parser.add_argument(  # the runner starts a cleaner early, while the stage before it runs
+        "--wait-for-start", action="store_true", help=argparse.SUPPRESS
+    )
     if extra:
         extra(parser)
     return parser
+
+
+def _wait_for_start() -> None:
+    """A process the runner started ahead of its turn: its imports are done; wait until the
+    runner writes `go` on stdin (anything else, or a closed pipe: not needed, exit 0 quietly)."""
+    import pyarrow.compute  # noqa: F401  (imported while waiting, not on the run's clock)
+
+    if sys.stdin.readline().strip() != "go":
+        sys.exit(0)
 
 
 def service_lock(lake: Lake, service: str, timeout: float):
@@ -132,6 +144,8 @@ def run_stage(
     if stage != "extract":
         _pyarrow_without_pandas()
     args = _parser(stage, extra_args).parse_args(argv)
+    if args.wait_for_start:
+        _wait_for_start()
     run_id = args.run_id or new_run_id()
     report = ScriptReport(service, stage, script.name, run_id, started_at=iso(utc_now()))
     started, code, lake = time.monotonic(), EXIT_FAILED, None

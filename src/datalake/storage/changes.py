@@ -15,11 +15,12 @@ built from:
   this service has no rows for).
 
 The stage is up to date when all four still hold, or when it never ran and has no input at all
-(a service without data yet: no process is started for it); within a stage, an output is rebuilt when the
-inputs it reads changed (`Changes.unchanged`). Two other questions are answered elsewhere, on
-purpose: which landing files are new is the dedup registry's (`raw/<service>/_hashes.json`, by
-size and mtime, then SHA-256), and whether a rebuilt output differs is decided by comparing it
-with the current file (`tables.same_content`), so an unchanged result is never rewritten.
+(a service without data yet: no process is started for it); within a stage, an output is
+rebuilt when the inputs it reads changed (`Changes.unchanged`). Two other questions are
+answered elsewhere, on purpose: which landing files are new is the dedup registry's
+(`raw/<service>/_hashes.json`, by size and mtime, then SHA-256), and whether a rebuilt output
+differs is decided by comparing it with the current file (`tables.same_content`), so an
+unchanged result is never rewritten.
 """
 
 from __future__ import annotations
