@@ -3,11 +3,12 @@
 Stages run in order (extract, landing2raw, raw2staging, staging2curated); within a stage, services
 run in parallel. Each script runs in its own process with a timeout; extractors are retried on
 failure with exponential backoff; a failed cleaner skips that service's later cleaners; a cleaner
-whose inputs have not changed is not started at all. The run holds the lake lock, writes
-`_runs/<run_id>/run.json`, `report.html` and `run.log`, and exits with the worst code seen (1 over 3
-over 5 over 0; 75 if another run holds the lock). Stopped by SIGTERM or SIGINT, it stops its running
-scripts (see `datalake.run.processes`), records the run as interrupted and exits 128 + the signal
-number.
+whose inputs have not changed is not started at all, and a service's next cleaner is started
+while the stage before it runs, so its start-up is off the clock (`run.processes.EarlyStarts`).
+The run holds the lake lock, writes `_runs/<run_id>/run.json`, `report.html` and `run.log`, and
+exits with the worst code seen (1 over 3 over 5 over 0; 75 if another run holds the lock).
+Stopped by SIGTERM or SIGINT, it stops its running scripts (see `datalake.run.processes`),
+records the run as interrupted and exits 128 + the signal number.
 """
 
 from __future__ import annotations
