@@ -76,6 +76,15 @@ def _cell(value) -> str:
     return text if len(text) <= _WIDTH else text[: _WIDTH - 1] + "…"
 
 
+def _type_name(arrow_type) -> str:
+    """A column's type as a reader thinks of it (lineage is stored dictionary-encoded)."""
+    import pyarrow as pa
+
+    if pa.types.is_dictionary(arrow_type):
+        return str(arrow_type.value_type)
+    return str(arrow_type)
+
+
 def render(path: Path, total: int, schema, head, console) -> None:
     """Print a table's description and first rows with rich."""
     from rich.markup import escape
@@ -86,7 +95,7 @@ def render(path: Path, total: int, schema, head, console) -> None:
     columns.add_column("column")
     columns.add_column("type")
     for field in schema:
-        columns.add_row(field.name, str(field.type))
+        columns.add_row(field.name, _type_name(field.type))
     console.print(columns)
     if head.num_rows == 0:
         console.print("(no rows)")
