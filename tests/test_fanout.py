@@ -75,3 +75,57 @@ def test_a_read_error_reaches_every_consumer():
             [1],
             [1],
         ]
+
+
+def test_a_table_whose_builder_fails_midway_does_not_hold_up_the_other(tmp_path):
+    """Two curated tables share one staging read; one fails after its first batch while its
+    stream is still referenced (by the traceback it keeps): `done()` leaves the read, and the
+    other table gets every batch."""
+    import types
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from datalake.paths import Lake
+    from datalake.stages.staging2curated import StagingReader
+
+    service = tmp_path / "svc"
+    (service / "schemas").mkdir(parents=True)
+    (service / "schemas" / "stg_lines.json").write_text(
+        '{"properties": {"n": {"type": "integer"}}, "x-lineage": false}'
+    )
+    lake = Lake(tmp_path / "lake")
+    lake.staging("svc").mkdir(parents=True)
+    rows = pa.table({"n": pa.array(range(300_000), pa.int64())})
+    pq.write_table(rows, lake.staging("svc") / "lines.parquet", row_group_size=10_000)
+    ctx = types.SimpleNamespace(lake=lake, service="svc", service_dir=service)
+    base = StagingReader(ctx)
+    base.share("lines", 2)
+    failing, counting = base.for_table(("lines",)), base.for_table(("lines",))
+    kept = []
+
+    def fail_after_one_batch():
+        stream = failing.batches("lines")
+        kept.append(stream)  # as a traceback would
+        try:
+            next(iter(stream))
+            raise ValueError("schema problem")
+        except ValueError:
+            pass
+        finally:
+            failing.done()
+
+    counted = []
+
+    def count_all():
+        try:
+            counted.append(sum(batch.num_rows for batch in counting.batches("lines")))
+        finally:
+            counting.done()
+
+    threads = [threading.Thread(target=f, daemon=True) for f in (fail_after_one_batch, count_all)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert counted == [300_000], "the other table was held up by the failed one"

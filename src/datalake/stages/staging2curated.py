@@ -49,6 +49,7 @@ class StagingReader:
         self._shared = shared if shared is not None else {}  # dataset -> FanOut
         self._counts = counts if counts is not None else {"rows": 0}
         self._subscribed: set[str] = set()
+        self._streams: list = []  # shared reads this table joined
         self._lock = threading.Lock()
 
     @property
@@ -86,7 +87,9 @@ class StagingReader:
             first_time = dataset not in self._subscribed
             self._subscribed.add(dataset)
         if shared is not None and first_time:
-            return shared.subscribe()
+            stream = shared.subscribe()
+            self._streams.append(stream)
+            return stream
         return self._read(dataset)
 
     def _read(self, dataset: str) -> Iterable:
@@ -108,7 +111,11 @@ class StagingReader:
         self._shared[dataset] = FanOut(lambda: self._read(dataset), consumers)
 
     def done(self) -> None:
-        """This table's builder has finished: withdraw from the shared reads it never joined."""
+        """This table's builder has finished, or failed: leave the shared reads it joined (a
+        failed builder's stream may still be referenced by its traceback, and the read must not
+        wait for it) and withdraw from those it never joined."""
+        for stream in self._streams:
+            stream.close()
         with self._lock:
             missed = [d for d in self._shared.keys() & self._declared if d not in self._subscribed]
             self._subscribed.update(missed)
