@@ -292,6 +292,8 @@ class FakeSite:
         self._requests: list[tuple[str, str]] = []
         self._errors: list[str] = []
         self._sessions: set[str] = set()
+        self._pending_logins: dict[str, str] = {}  # password checked, code not yet -> target
+        self.require_2fa = False
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
 
@@ -366,6 +368,7 @@ class FakeSite:
         """Invalidate every session issued so far (the browser keeps sending the dead cookie)."""
         with self._lock:
             self._sessions.clear()
+            self._pending_logins.clear()
 
     def reset(self) -> None:
         """Back to a fresh site between tests: no failing or slow paths, no session, no
@@ -376,6 +379,35 @@ class FakeSite:
         self.clear_requests()
 
     # ---- helpers for subclasses ------------------------------------------------------------
+
+    pending_cookie = "login_pending"
+
+    def _after_password(self, target: str, challenge_path: str) -> Response:
+        """The password was right: open a session and go to `target`, or, when `require_2fa`
+        is set, remember the login and ask for the one-time code at `challenge_path`."""
+        if not self.require_2fa:
+            return _redirect(target, headers=[self._open_session()])
+        token = secrets.token_urlsafe(16)
+        with self._lock:
+            self._pending_logins[token] = target
+        return _redirect(challenge_path, headers=[_set_cookie(self.pending_cookie, token)])
+
+    def _code_step(self, request, expected: str, page, wrong: str, start_over: str) -> Response:
+        """The one-time code page: `page(error="")` renders it; a right code opens the session
+        and goes where the password step was going; no password step first: `start_over`."""
+        token = request.cookies.get(self.pending_cookie, "")
+        with self._lock:
+            target = self._pending_logins.get(token)
+        if target is None:  # no password step (or it expired): start over
+            return _redirect(start_over)
+        if request.method != "POST":
+            return page()
+        code = re.sub(r"\s", "", request.form.get("code", ""))
+        if not secrets.compare_digest(code.encode(), expected.encode()):
+            return page(wrong)
+        with self._lock:
+            self._pending_logins.pop(token, None)
+        return _redirect(target, headers=[_clear_cookie(self.pending_cookie), self._open_session()])
 
     def _record_error(self, text: str) -> None:
         with self._lock:
@@ -648,7 +680,7 @@ class FakeDistroKid(FakeSite):
 
     title = "DistroKid"
     session_cookie = "dksession"
-    pending_2fa_cookie = "dk2fa"
+    pending_cookie = "dk2fa"
 
     def __init__(
         self,
@@ -674,12 +706,6 @@ class FakeDistroKid(FakeSite):
         self.bank_bytes = bank_bytes if bank_bytes is not None else distrokid_bank_tsv()
         self.bank_filename = bank_filename
         self.download_filename = bank_filename
-        self._pending_2fa: set[str] = set()  # password checked, code not yet
-
-    def expire_sessions(self) -> None:
-        with self._lock:
-            super().expire_sessions()
-            self._pending_2fa.clear()
 
     def reset(self) -> None:
         super().reset()
@@ -780,28 +806,12 @@ class FakeDistroKid(FakeSite):
         if not self._credentials_ok(request.form):
             # Real sites answer 200 with the form again, not 401.
             return self._signin_page("Incorrect email or password", request.form.get("email", ""))
-        if not self.require_2fa:
-            return _redirect("/dashboard", headers=[self._open_session()])
-        token = secrets.token_urlsafe(16)
-        with self._lock:
-            self._pending_2fa.add(token)
-        return _redirect("/signin/2fa", headers=[_set_cookie(self.pending_2fa_cookie, token)])
+        return self._after_password("/dashboard", "/signin/2fa")
 
     def _verify_2fa(self, request: Request) -> Response:
-        token = request.cookies.get(self.pending_2fa_cookie, "")
-        with self._lock:
-            pending = token in self._pending_2fa
-        if not pending:  # no password step (or it expired): start over
-            return _redirect("/signin")
-        if request.method != "POST":
-            return self._twofa_page()
-        code = re.sub(r"\s", "", request.form.get("code", ""))
-        if not secrets.compare_digest(code.encode(), self.totp_code.encode()):
-            return self._twofa_page("Invalid verification code")
-        with self._lock:
-            self._pending_2fa.discard(token)
-        headers = [_clear_cookie(self.pending_2fa_cookie), self._open_session()]
-        return _redirect("/dashboard", headers=headers)
+        return self._code_step(
+            request, self.totp_code, self._twofa_page, "Invalid verification code", "/signin"
+        )
 
 
 # --------------------------------------------------------------------------------------------

@@ -46,7 +46,6 @@ import io
 import json
 import random
 import re
-import secrets
 import threading
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -58,14 +57,12 @@ from tests.fakes.distributor_sites import (
     FakeSite,
     Request,
     Response,
-    _clear_cookie,
     _e,
     _html,
     _json,
     _not_found,
     _page,
     _redirect,
-    _set_cookie,
 )
 
 __all__ = [
@@ -324,7 +321,6 @@ class FakeSpotifyArtists(FakeSite):
             artists = [make_artist(name, n + 1) for n, name in enumerate(_DEFAULT_NAMES)]
         self._initial = (list(artists), today or date.today(), lag_days, require_2fa)
         self.otp_code = otp_code
-        self._pending: dict[str, str] = {}  # password checked, code not yet -> continue path
         self._apply_initial()
 
     def _apply_initial(self) -> None:
@@ -369,11 +365,6 @@ class FakeSpotifyArtists(FakeSite):
         with self._lock:
             revisions = dict(self.revisions.get(artist_id, {}))
         return audience_rows(self.artists[artist_id], first, end, revisions)
-
-    def expire_sessions(self) -> None:
-        with self._lock:
-            super().expire_sessions()
-            self._pending.clear()
 
     def reset(self) -> None:
         super().reset()
@@ -517,28 +508,11 @@ class FakeSpotifyArtists(FakeSite):
             return self._login_page(
                 "Incorrect username or password.", request.form.get("email", ""), target
             )
-        if not self.require_2fa:
-            return _redirect(target, headers=[self._open_session()])
-        token = secrets.token_urlsafe(16)
-        with self._lock:
-            self._pending[token] = target
-        return _redirect("/login/challenge", headers=[_set_cookie(self.pending_cookie, token)])
+        return self._after_password(target, "/login/challenge")
 
     def _challenge(self, request: Request) -> Response:
-        token = request.cookies.get(self.pending_cookie, "")
-        with self._lock:
-            target = self._pending.get(token)
-        if target is None:  # no password step (or it expired): start over
-            return _redirect("/login")
-        if request.method != "POST":
-            return self._challenge_page()
-        code = re.sub(r"\s", "", request.form.get("code", ""))
-        if not secrets.compare_digest(code.encode(), self.otp_code.encode()):
-            return self._challenge_page("That code isn't right. Try again.")
-        with self._lock:
-            self._pending.pop(token, None)
-        headers = [_clear_cookie(self.pending_cookie), self._open_session()]
-        return _redirect(target, headers=headers)
+        wrong = "That code isn't right. Try again."
+        return self._code_step(request, self.otp_code, self._challenge_page, wrong, "/login")
 
 
 # --------------------------------------------------------------------------------------------
