@@ -69,6 +69,21 @@ def snapshot(folder: Path) -> dict[str, bytes]:
     }
 
 
+def point_browser_at(monkeypatch, tmp_path: Path, base_urls: dict[str, str], unset=()) -> None:
+    """In-process browser extractor settings for a test: the `<PREFIX>_BASE_URL`s given, saved
+    sessions under `tmp_path`, headless, 5 s bounded waits; `unset` settings removed, as is
+    any debug capture folder."""
+    for name, value in {
+        **base_urls,
+        "PLAYWRIGHT_SESSION_DIR": str(tmp_path / "sessions"),
+        "BROWSER_TIMEOUT_SECONDS": "5",
+        "BROWSER_HEADLESS": "true",
+    }.items():
+        monkeypatch.setenv(name, value)
+    for name in ("DATALAKE_DEBUG_DIR", *unset):
+        monkeypatch.delenv(name, raising=False)
+
+
 def make_ctx(root: Path, service: str, stage: str, **flags) -> StageContext:
     """A StageContext for calling a stage body in-process."""
     script = REPO / "src" / service / "cleaners" / f"{service}_{stage}.py"

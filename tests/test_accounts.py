@@ -20,6 +20,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+from conftest import point_browser_at
 
 from datalake.extract import common
 from datalake.extract.browser import BrowserSession, accounts
@@ -242,16 +243,8 @@ def fake():
 @pytest.fixture
 def dk(fake, monkeypatch, tmp_path):
     fake.reset()
-    for name, value in {
-        "DISTROKID_BASE_URL": fake.base_url,
-        "ACME_BASE_URL": fake.base_url,
-        "PLAYWRIGHT_SESSION_DIR": str(tmp_path / "sessions"),
-        "BROWSER_TIMEOUT_SECONDS": "5",
-        "BROWSER_HEADLESS": "true",
-    }.items():
-        monkeypatch.setenv(name, value)
-    for name in ("DATALAKE_DEBUG_DIR", "DK_ACCOUNT", "ACME_ACCOUNTS"):
-        monkeypatch.delenv(name, raising=False)
+    urls = {"DISTROKID_BASE_URL": fake.base_url, "ACME_BASE_URL": fake.base_url}
+    point_browser_at(monkeypatch, tmp_path, urls, unset=("DK_ACCOUNT", "ACME_ACCOUNTS"))
     return fake
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+from conftest import point_browser_at
 
 from datalake.extract import browser, profiles
 from datalake.extract.browser import BrowserSession, already_landed, run_browser_extractor
@@ -158,15 +159,7 @@ def fake():
 def dk(fake, monkeypatch, tmp_path):
     """The module's fake, reset, with the settings pointing at it and the lake in tmp_path."""
     fake.reset()
-    for name, value in {
-        "DISTROKID_BASE_URL": fake.base_url,
-        "PLAYWRIGHT_SESSION_DIR": str(tmp_path / "sessions"),
-        "BROWSER_TIMEOUT_SECONDS": "5",
-        "BROWSER_HEADLESS": "true",
-    }.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.delenv("DATALAKE_DEBUG_DIR", raising=False)
-    monkeypatch.delenv("DK_ACCOUNT", raising=False)
+    point_browser_at(monkeypatch, tmp_path, {"DISTROKID_BASE_URL": fake.base_url}, ("DK_ACCOUNT",))
     return fake
 
 

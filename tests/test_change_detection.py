@@ -179,6 +179,7 @@ def test_a_source_with_no_rows_does_not_wait_for_a_shared_table_another_source_i
     lock is held (a wait would run into the timeout) and still publishes its streams."""
     import subprocess
 
+    import pyarrow.csv as pacsv
     from conftest import REPO, run
 
     from datalake.paths import Lake
@@ -200,7 +201,10 @@ def test_a_source_with_no_rows_does_not_wait_for_a_shared_table_another_source_i
     assert done.returncode == 0, done.stderr
     assert "no toolost rows before or now, nothing to rewrite" in done.stderr
     assert not (tmp_path / "curated" / "earnings.csv").exists()
-    assert (tmp_path / "curated" / "tidy_daily_streams.csv").exists()
+    streams = pacsv.read_csv(tmp_path / "curated" / "tidy_daily_streams.csv")
+    staged = pq.read_table(tmp_path / "staging" / "toolost" / "spotify_streams.parquet")
+    assert set(streams.column("source").to_pylist()) == {"toolost"}
+    assert streams.column("spotify_streams").to_pylist() == staged.column("streams").to_pylist()
 
 
 def test_a_service_without_data_starts_no_cleaner(tmp_path):
