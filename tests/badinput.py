@@ -143,7 +143,54 @@ def _metaads() -> dict[str, bytes]:
     }
 
 
-_BUILDERS = {"distrokid": _distrokid, "toolost": _toolost, "metaads": _metaads}
+def _songs_with(change) -> bytes:
+    document = json.loads(sample("spotify", "songs_*_28day_*.json"))
+    change(document["songs"][0])
+    return json.dumps(document).encode()
+
+
+def _spotify() -> dict[str, bytes]:
+    audience = sample("spotify", "audience_*.csv")
+    lines = _lines(audience)
+    artist = "UvzrGcUEeVPnLs56hWCQhh"  # a bundled sample artist: names must carry an id
+    row = lines[1].split(b",")
+    other_day = b",".join([row[0], row[1], b"1" + row[2], row[3]])  # the content differs
+    return {
+        **_common(audience),
+        f"audience_{artist}_cut_row.csv": b"\n".join([*lines[:5], lines[5][:12]]),
+        f"audience_{artist}_negative.csv": b"\n".join([lines[0], lines[1].replace(b",", b",-", 1)]),
+        f"audience_{artist}_bad_date.csv": b"\n".join([lines[0], b"2026-13-45" + lines[1][10:]]),
+        f"audience_{artist}_thousands.csv": b"\n".join(
+            [lines[0], b",".join([row[0], b'"1,234"', row[2], row[3]])]
+        ),
+        f"audience_{artist}_duplicated_header.csv": b"\n".join([lines[0], *lines]),
+        "audience_without_artist.csv": b"\n".join([lines[0], other_day]),
+        f"songs_{artist}_28day_nan.json": _songs_with(lambda s: s.update(numStreams=float("nan"))),
+        f"songs_{artist}_28day_text_count.json": _songs_with(lambda s: s.update(numStreams="lots")),
+        f"songs_{artist}_28day_no_id.json": _songs_with(lambda s: s.pop("id")),
+        f"songs_{artist}_28day_huge_name.json": _songs_with(
+            lambda s: s.update(trackName="x" * HUGE)
+        ),
+        f"songs_{artist}_28day_duplicate_key.json": sample(
+            "spotify", "songs_*_28day_*.json"
+        ).replace(b'"numStreams": ', b'"numStreams": "1", "numStreams": ', 1),
+        f"songs_{artist}_no_period.json": _songs_with(lambda s: s.update(numSavers=1)),
+        f"songs_{artist}_7day_401.json": b'{"error": {"status": 401, "message": "Unauthorized"}}',
+        f"songs_{artist}_1day_login.html": (
+            b"<!doctype html><title>Login - Spotify</title><h1>Log in to Spotify</h1>"
+            b'<form><input type="email" name="email"><input type="password"></form>'
+        ),
+        "distrokid_statement.tsv": sample("distrokid", "*.tsv"),
+        "meta_insights.json": sample("metaads", "ad_insights_2026-11-01_*.json"),
+    }
+
+
+_BUILDERS = {
+    "distrokid": _distrokid,
+    "toolost": _toolost,
+    "metaads": _metaads,
+    "spotify": _spotify,
+}
 SERVICES = tuple(_BUILDERS)
 
 

@@ -69,6 +69,16 @@ def snapshot(folder: Path) -> dict[str, bytes]:
     }
 
 
+def files_holding(root: Path, secret: str) -> list[Path]:
+    """Files under `root`, outside its `sessions/` folder, whose bytes hold `secret`."""
+    sessions = root / "sessions"
+    return [
+        path
+        for path in root.rglob("*")
+        if path.is_file() and sessions not in path.parents and secret.encode() in path.read_bytes()
+    ]
+
+
 def point_browser_at(monkeypatch, tmp_path: Path, base_urls: dict[str, str], unset=()) -> None:
     """In-process browser extractor settings for a test: the `<PREFIX>_BASE_URL`s given, saved
     sessions under `tmp_path`, headless, 5 s bounded waits; `unset` settings removed, as is

@@ -175,6 +175,6 @@ def _browser_setting_names() -> set[str]:
             prefix = site.credential_prefix
             found |= {f"{prefix}_EMAIL", f"{prefix}_PASSWORD"}
             found.add(f"{prefix}_ACCOUNTS" if site.multi_account else f"{prefix}_ACCOUNT")
-            found.add(f"{site.service.upper()}_BASE_URL")
+            found.add(site.base_url_name)
     assert found, "no browser Site found in any extractor"
     return found

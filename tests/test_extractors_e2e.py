@@ -20,6 +20,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
+from conftest import files_holding
 
 from datalake.settings import REPO_ROOT
 from tests.fakes.distributor_sites import (
@@ -75,10 +76,7 @@ def _reset(site):
 @pytest.fixture(autouse=True)
 def no_password_in_any_file(tmp_path):
     yield
-    sessions = tmp_path / "sessions"
-    for path in tmp_path.rglob("*"):
-        if path.is_file() and sessions not in path.parents:
-            assert PASSWORD.encode() not in path.read_bytes(), path
+    assert files_holding(tmp_path, PASSWORD) == []
 
 
 def _env(tmp_path: Path, sites: dict, creds: bool = True, **extra: str) -> dict[str, str]:

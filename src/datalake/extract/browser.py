@@ -131,7 +131,7 @@ class BrowserSession:
         self.profile = private_dirs(profile_path(site.service, self.account), 3)
         self.timeout = int_setting("BROWSER_TIMEOUT_SECONDS", 30, minimum=1)
         self.login_timeout = int_setting("BROWSER_LOGIN_TIMEOUT_SECONDS", 300, minimum=1)
-        self.base_url = setting(f"{site.service.upper()}_BASE_URL") or site.base_url
+        self.base_url = setting(site.base_url_name) or site.base_url
         self.command = login_command(ctx.script, self.landing_account)
         self.headless = headless(login)
         self._playwright = self.context = self.page = None
@@ -327,13 +327,14 @@ def _same_endpoint(url: str, wanted: str) -> bool:
     return got.path.rstrip("/") == want.path.rstrip("/") and params >= wanted_params
 
 
-def run_browser_extractor(ctx, site: Site, body, creds) -> int:
+def run_browser_extractor(ctx, site: Site, body, creds, check=None) -> int:
     """A browser extractor's stage body: not configured (exit 4) before any browser starts,
     `--login` saves one account's session, otherwise `body(session)` extracts each account in
     turn (`session.account`) and the worst exit code is returned. An account needing a login
     does not stop the others: AuthRequired (exit 3) at the end, with each account's command;
     another error is raised once every account ran. `creds`: Credentials, or a function of
-    the account returning them."""
+    the account returning them. `check()`, if given, reads the extractor's own settings before
+    any browser starts (raising NotConfigured or SettingsError); not called for `--login`."""
     login = bool(getattr(ctx.args, "login", False))
     names = chosen_accounts(site, ctx.script, getattr(ctx.args, "account", None), login)
     creds_of = creds if callable(creds) else lambda account: creds
@@ -345,6 +346,8 @@ def run_browser_extractor(ctx, site: Site, body, creds) -> int:
     ready = [a for a in names if found[a].complete or has_session(site.service, a)]
     if not ready:
         raise NotConfigured(no_login_message(site, ctx.script, names))
+    if check is not None:
+        check()
     codes, logins, failures, commands = [], [], [], []
     for account in names:
         try:
@@ -369,10 +372,11 @@ def run_browser_extractor(ctx, site: Site, body, creds) -> int:
     return worst_exit(codes)
 
 
-def browser_main(script: str | Path, site: Site, extract, creds=None) -> None:
+def browser_main(script: str | Path, site: Site, extract, creds=None, check=None) -> None:
     """A browser extractor's whole `main()`: `run_stage` with `--login`/`--account`, the
     extract body and the site's credentials (`<PREFIX>_EMAIL`/`_PASSWORD`, per account for a
-    service with several; `creds` to read them otherwise)."""
+    service with several; `creds` to read them otherwise); `check`: see
+    `run_browser_extractor`."""
     from datalake.stages.driver import run_stage
 
     if creds is None:
@@ -381,6 +385,6 @@ def browser_main(script: str | Path, site: Site, extract, creds=None) -> None:
         creds = creds or credentials(prefix)
     run_stage(
         script,
-        lambda ctx: run_browser_extractor(ctx, site, extract, creds),
+        lambda ctx: run_browser_extractor(ctx, site, extract, creds, check),
         extra_args=add_login_flag,
     )

@@ -43,7 +43,7 @@ class Site:
     """What is special about a platform's web login (selectors are CSS)."""
 
     service: str
-    base_url: str  # the default; the setting `<SERVICE>_BASE_URL` overrides it
+    base_url: str  # the default; the setting `base_url_setting` overrides it
     credential_prefix: str  # "DK" -> DK_EMAIL, DK_PASSWORD, DK_ACCOUNT (or DK_ACCOUNTS)
     home_path: str  # a page that needs a session (opened by --login)
     login_path: re.Pattern  # URL paths of the sign-in and 2FA pages
@@ -55,6 +55,12 @@ class Site:
     # several accounts (TikTok creators, Spotify artists): `<PREFIX>_ACCOUNTS`, one saved session
     # each, `--login --account NAME`, files in `landing/<service>/<account>/<dataset>/`
     multi_account: bool = False
+    base_url_setting: str = ""  # default `<SERVICE>_BASE_URL`
+
+    @property
+    def base_url_name(self) -> str:
+        """The setting that points the extractor at another site (a local fake in tests)."""
+        return self.base_url_setting or f"{self.service.upper()}_BASE_URL"
 
 
 def accounts(site: Site) -> list[str]:

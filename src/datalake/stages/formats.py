@@ -151,36 +151,45 @@ def delimited(
     quoted: bool = True,
     *,
     latest: tuple[str, str] | None = None,
+    dates: str | None = None,
     empty: str | None = None,
-    extra: Callable[[Any], dict] | None = None,
+    extra: Callable[[Any, Path], dict] | None = None,
 ):
     """A converter to a raw CSV of a delimited export's own columns and text (UTF-8, LF), every
     batch checked against `schema` (see `standardize_delimited`).
 
     `schema`: a TableSchema, or a function of the file's header returning one (or raising
     Rejected naming what is missing). `latest=(column, key)` records the column's largest value
-    as `key`; `empty` is the reason to reject a header without lines; `extra(schema)` returns
-    more metadata to record.
+    as `key`; `dates` names an ISO date column whose first and last dates are recorded
+    (`first_date`, `last_date`); `empty` is the reason to reject a header without lines;
+    `extra(schema, src)` returns more metadata to record (what the file's name says, say), or
+    raises Rejected.
     """
     from datalake.tables.io import read_header, standardize_delimited
 
     def convert(src: Path, dst: Path) -> dict:
         fitted = schema(read_header(src, delimiter, quoted=quoted)) if callable(schema) else schema
-        largest: list[str] = []
+        more = extra(fitted, src) if extra else {}
+        seen: dict[str, list[str]] = {}
+        watched = [c for c in (latest and latest[0], dates) if c]
 
         def note(batch) -> None:
             import pyarrow.compute as pc
 
-            largest.append(pc.max(batch.column(latest[0])).as_py() or "")
+            for column in watched:
+                span = pc.min_max(batch.column(column)).as_py().values()
+                seen.setdefault(column, []).extend(str(v) for v in span if v is not None)
 
         meta = standardize_delimited(
-            src, dst, fitted, delimiter, quoted, on_batch=note if latest else None
+            src, dst, fitted, delimiter, quoted, on_batch=note if watched else None
         )
         if empty and not meta["rows"]:
             raise Rejected(empty)
         if latest:
-            meta[latest[1]] = max(largest, default="")
-        return {**meta, **(extra(fitted) if extra else {})}
+            meta[latest[1]] = max(seen.get(latest[0], []), default="")
+        if dates and seen.get(dates):
+            meta.update(first_date=min(seen[dates]), last_date=max(seen[dates]))
+        return {**meta, **more}
 
     return convert
 

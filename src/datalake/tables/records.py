@@ -105,6 +105,7 @@ def latest_records(
     columns: Sequence[str],
     covers: Callable[[Any], tuple[str, str] | None] | tuple[str, str] | None = None,
     date_field: str = "date",
+    file_fields: Callable[[Any], dict] | None = None,
 ):
     """One text table of `columns` plus lineage, one row per key, the latest extraction winning.
 
@@ -113,7 +114,8 @@ def latest_records(
     (since, until) dates a file answers for completely: rows of earlier extractions in that range
     are dropped first, so a day the platform no longer reports (restated to nothing) does not keep
     its old numbers. `covers` may also name the two raw-metadata keys that hold those dates
-    (`("since", "until")`).
+    (`("since", "until")`). `file_fields(file)` gives the columns every row of a file shares
+    (what its name or request said: the artist, the period), set before `to_row` sees a record.
     """
     import pyarrow as pa
 
@@ -133,8 +135,9 @@ def latest_records(
             ]
             for k in stale:
                 del latest[k]
+        shared = file_fields(raw) if file_fields else {}
         for record in read_ndjson(raw.path):
-            row = to_row(record)
+            row = to_row({**record, **shared} if shared else record)
             if row is not None:
                 latest[tuple(as_text(row.get(k)) or "" for k in key)] = {**row, **lineage}
     rows = [latest[k] for k in sorted(latest)]
@@ -150,7 +153,7 @@ def _meta_span(since: str, until: str):
     return span
 
 
-def records_dataset(service: str, dataset: str, to_row, covers=None):
+def records_dataset(service: str, dataset: str, to_row, covers=None, file_fields=None):
     """A raw2staging builder for NDJSON records: `latest_records` with the columns and the key
     (`x-key`) of the service's `schemas/stg_<dataset>.json`, so neither is written twice."""
     from datalake.tables.schemas import load_schema
@@ -158,6 +161,8 @@ def records_dataset(service: str, dataset: str, to_row, covers=None):
     def build(files):
         schema = load_schema(service, f"stg_{dataset}")
         columns = [c.name for c in schema.columns if not c.name.startswith("_")]
-        return latest_records(files, to_row, schema.key, columns, covers=covers)
+        return latest_records(
+            files, to_row, schema.key, columns, covers=covers, file_fields=file_fields
+        )
 
     return build

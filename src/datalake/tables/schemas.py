@@ -264,8 +264,11 @@ def _column_problems(column: Column, array) -> list[str]:
             examples = pc.unique(pc.filter(values, outside)).slice(0, 3).to_pylist()
             examples = ", ".join(shown(v, 40) for v in examples)
             problems.append(f"{column.name}: values outside {list(column.enum)}: {examples}")
-    if column.minimum is not None and not is_text and array.null_count < len(array):
-        low = pc.min(array).as_py()
+    numeric = not is_text or column.kind in ("integer", "number")
+    if column.minimum is not None and numeric and len(values) and not problems:
+        if is_text:  # numbers as text, which passed their pattern above
+            values = pc.cast(values, getattr(pa, _CAST_KINDS[column.kind])())
+        low = pc.min(values).as_py()
         if low is not None and low < column.minimum:
             problems.append(f"{column.name}: value {low} below minimum {column.minimum}")
     return problems

@@ -9,15 +9,17 @@ from decimal import Decimal
 import pyarrow as pa
 
 
-def latest_per_key(tables: list, key: str):
-    """Tables concatenated (oldest extraction first); per key the last row wins; sorted by key.
+def latest_per_key(tables: list, key: str | Sequence[str]):
+    """Tables concatenated (oldest extraction first); per key (a column, or several) the last
+    row wins; sorted by key.
 
     This is "latest extraction wins" when the tables come oldest first (as `raw_files` gives them).
     """
+    keys = [key] if isinstance(key, str) else list(key)
     table = pa.concat_tables(tables)
     rows = table.append_column("_row", pa.array(range(table.num_rows), pa.int64()))
-    last = rows.group_by(key, use_threads=False).aggregate([("_row", "max")])
-    return table.take(last.column("_row_max")).sort_by(key)
+    last = rows.group_by(keys, use_threads=False).aggregate([("_row", "max")])
+    return table.take(last.column("_row_max")).sort_by([(k, "ascending") for k in keys])
 
 
 def _plus(total, value):

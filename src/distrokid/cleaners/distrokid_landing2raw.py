@@ -40,7 +40,7 @@ def _statement(layout: int, delimiter: str = ",", quoted: bool = True):
         quoted,
         latest=("Reporting Date", "max_reporting_date"),
         empty="statement has a header but no lines (truncated download?)",
-        extra=lambda _: {"layout": layout},
+        extra=lambda _schema, _src: {"layout": layout},
     )
 
 

@@ -66,7 +66,7 @@ def report_schema(header: list[str], payable: str) -> TableSchema:
 
 
 def sales_report(payable: str) -> Format:
-    def described(schema: TableSchema) -> dict:
+    def described(schema: TableSchema, _src) -> dict:
         unknown = [c.name for c in schema.columns if c.name not in SALES_DOCUMENTED]
         return {"payable_column": payable, "undocumented_columns": unknown}
 

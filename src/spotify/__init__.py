@@ -1,0 +1,1 @@
+"""Spotify for Artists service: extractor, cleaners, schemas (audience and song metrics)."""
