@@ -185,11 +185,55 @@ def _spotify() -> dict[str, bytes]:
     }
 
 
+def _zipped(members: dict[str, bytes]) -> bytes:
+    import io
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in members.items():
+            info = zipfile.ZipInfo(name, (2026, 1, 1, 0, 0, 0))
+            archive.writestr(info, data, compress_type=zipfile.ZIP_DEFLATED)
+    return buffer.getvalue()
+
+
+def _tiktok() -> dict[str, bytes]:
+    import zipfile
+
+    archive = sorted((SAMPLES / "tiktok").rglob("Overview_*.zip"))[0]
+    with zipfile.ZipFile(archive) as opened:
+        overview = opened.read("Overview.csv")
+    lines = _lines(overview)
+    name = "Overview_2025-11-09_1794204000_zephyr.lantern"  # TikTok's name: the account in it
+    return {
+        **_common(overview),
+        f"cut_{name}.zip": archive.read_bytes()[:200],
+        f"no_csv_{name}.zip": _zipped({"readme.txt": b"nothing here"}),
+        f"escape_{name}.zip": _zipped({"../../escaped.csv": overview}),
+        f"absolute_{name}.zip": _zipped({"/tmp/absolute.csv": overview}),
+        f"bomb_{name}.zip": _zipped({"Overview.csv": lines[0] + b"\n" * (8 << 20)}),
+        f"two_csv_{name}.zip": _zipped({"Overview.csv": overview, "Copy.csv": overview}),
+        f"big_{name}.zip": b"PK\x03\x04" + bytes(9 << 20),  # larger than any sample read
+        f"header_only_{name}.csv": lines[0],
+        f"cut_row_{name}.csv": b"\n".join([*lines[:4], lines[4][:5]]),
+        f"words_{name}.csv": b"\n".join([lines[0], b"May 28,many,1,1,1,1"]),
+        f"negative_{name}.csv": b"\n".join([lines[0], b"May 28,-5,1,1,1,1"]),
+        f"spanish_{name}.csv": b"Fecha,Visualizaciones\n28 mayo,1\n",
+        f"no_such_day_{name}.csv": b"\n".join([lines[0], b"Smarch 13,1,1,1,1,1"]),
+        "overview_without_account.csv": b"\n".join([lines[0], lines[1].replace(b",", b",7", 1)]),
+        "login.html": (
+            b'<html><title>Log in | TikTok</title><form><input type="password"></form></html>'
+        ),
+        "distrokid_statement.tsv": sample("distrokid", "*.tsv"),
+    }
+
+
 _BUILDERS = {
     "distrokid": _distrokid,
     "toolost": _toolost,
     "metaads": _metaads,
     "spotify": _spotify,
+    "tiktok": _tiktok,
 }
 SERVICES = tuple(_BUILDERS)
 
@@ -198,7 +242,8 @@ def bad_files(service: str) -> dict[str, bytes]:
     """{landing file name: bytes} of malformed files for a service (each with a UTC stamp)."""
     files = {}
     for kind, data in _BUILDERS[service]().items():
-        stem, _, ext = kind.partition(".")
+        stem, dot, ext = kind.rpartition(".")
+        stem, ext = (stem, ext) if dot else (kind, "")
         files[f"bad_{stem}_{STAMP}.{ext or 'dat'}"] = data
     return files
 

@@ -40,6 +40,14 @@ def parse_stamp(name: str) -> datetime | None:
     return None
 
 
+def file_time(path: Path) -> datetime:
+    """When a landing file was extracted: its name's stamp, else its modification time (UTC)."""
+    moment = parse_stamp(path.name)
+    if moment is None:
+        moment = datetime.fromtimestamp(path.stat().st_mtime, UTC).replace(microsecond=0)
+    return moment
+
+
 def iso(moment: datetime) -> str:
     """ISO-8601 UTC text with a trailing Z."""
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -319,6 +319,8 @@ def _finish(lake: Lake, run_id: str, args, outcomes, warnings, started, stopped=
         "scripts": [asdict(o) for o in outcomes],
     }
     write_reports(lake, run_id, record)
+    for needed in record["login_needed"]:  # on the terminal too: cron mails it to a person
+        log.warning("%s needs a person: %s", needed["service"], needed["command"])
     return code
 
 

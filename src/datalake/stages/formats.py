@@ -12,6 +12,8 @@
   series, the shape every dashboard chart and analytics answer comes in.
 - `delimited(schema, ...)` and `xlsx_sheet(choose, what)`: converters for a CSV/TSV export (or
   the first sheet of a workbook) kept as its own columns and text, checked against its schema.
+- `is_zip(sample)` and `zip_members(src, wanted, what)`: the members of a downloaded ZIP, read in
+  memory with its paths and its expansion checked (nothing is extracted to disk).
 """
 
 from __future__ import annotations
@@ -192,6 +194,67 @@ def delimited(
         return {**meta, **more}
 
     return convert
+
+
+ZIP_MAX_BYTES, ZIP_MAX_RATIO = 64 << 20, 100  # a real export is a few kilobytes
+
+
+def is_zip(sample) -> bool:
+    """A ZIP archive (an XLSX workbook is one too: test `is_workbook` first)."""
+    return sample.head.startswith(b"PK\x03\x04")
+
+
+def _unsafe_member(name: str) -> bool:
+    parts = name.replace("\\", "/").split("/")
+    return name.startswith(("/", "\\")) or ":" in parts[0] or ".." in parts
+
+
+def zip_members(src: Path, wanted: Callable[[str], bool], what: str) -> dict[str, bytes]:
+    """The members of a ZIP file that `wanted(name)` picks, read in memory: nothing is ever
+    extracted to disk. Rejected: not a readable ZIP, an encrypted member, a member with an unsafe
+    path (absolute, a drive, `..`), an archive expanding past ZIP_MAX_BYTES or more than
+    ZIP_MAX_RATIO times its size (a zip bomb; the sizes the archive declares are not trusted:
+    reading stops at the limit), or none of `what` in it."""
+    import zipfile
+    import zlib
+
+    limit = min(ZIP_MAX_BYTES, ZIP_MAX_RATIO * max(src.stat().st_size, 1))
+    try:
+        archive = zipfile.ZipFile(src)
+    except (zipfile.BadZipFile, EOFError) as error:
+        raise Rejected(f"not a readable ZIP archive (cut short?): {error}") from None
+    with archive:
+        infos = archive.infolist()
+        unsafe = [i.filename for i in infos if _unsafe_member(i.filename)]
+        if unsafe:
+            raise Rejected(f"ZIP member with an unsafe path {shown(unsafe[0])}: not read")
+        if any(i.flag_bits & 0x1 for i in infos):
+            raise Rejected("ZIP member is encrypted: not read")
+        if sum(i.file_size for i in infos) > limit:
+            raise Rejected(_too_large(src, limit))
+        members, total = {}, 0
+        for info in (i for i in infos if not i.is_dir() and wanted(i.filename)):
+            try:
+                with archive.open(info) as member:
+                    data = member.read(limit - total + 1)
+            except (zipfile.BadZipFile, EOFError, zlib.error, NotImplementedError) as error:
+                name = shown(info.filename)
+                raise Rejected(f"ZIP member {name} cannot be read: {error}") from None
+            total += len(data)
+            if total > limit:
+                raise Rejected(_too_large(src, limit))
+            members[info.filename] = data
+    if not members:
+        names = [i.filename for i in infos]
+        raise Rejected(f"ZIP holds no {what} (members: {shown(names, 150)})")
+    return members
+
+
+def _too_large(src: Path, limit: int) -> str:
+    return (
+        f"ZIP expands past {limit:,} bytes ({src.stat().st_size:,} bytes packed; at most "
+        f"{ZIP_MAX_RATIO}x and {ZIP_MAX_BYTES >> 20} MiB): refused as a possible zip bomb"
+    )
 
 
 def is_workbook(sample) -> bool:

@@ -19,12 +19,11 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from datalake.extract.common import account_of
-from datalake.paths import iso, parse_stamp, utc_now
+from datalake.paths import file_time, iso, utc_now
 from datalake.problems import Rejected, blames_the_file, cap, describe
 from datalake.run.records import EXIT_FAILED, EXIT_OK, EXIT_QUARANTINED
 from datalake.stages.quarantine import quarantine, release
@@ -51,13 +50,6 @@ class _Outcome:
     quarantined_new: int = 0
     duplicates: int = 0
     details: list[str] = field(default_factory=list)
-
-
-def _extracted_at(path: Path) -> str:
-    moment = parse_stamp(path.name)
-    if moment is None:
-        moment = datetime.fromtimestamp(path.stat().st_mtime, UTC).replace(microsecond=0)
-    return iso(moment)
 
 
 def _check_raw(ctx, fmt: Format, path: Path) -> None:
@@ -108,7 +100,7 @@ def _process(ctx, registry, landing: Path, sha: str, formats, rejects, outcome) 
         landing_path=ctx.lake.relative(landing),
         account=account_of(ctx.lake.relative(landing)),
         outputs=[target],
-        extracted_at=_extracted_at(landing),
+        extracted_at=meta.get("extracted_at") or iso(file_time(landing)),
         ingested_at=iso(utc_now()),
         run_id=ctx.run_id,
         meta=meta,

@@ -22,6 +22,9 @@ class RawMeta(TypedDict, total=False):
     encoding: str  # the source's text encoding, when it was detected
     first_date: str  # the first and last day a daily series covers (YYYY-MM-DD)
     last_date: str
+    # when the platform says the file was downloaded (its own name's time, UTC ISO): wins over
+    # the landing name's stamp and the file's modification time
+    extracted_at: str
 
 
 class MetaError(CodeFault, TypeError):

@@ -1,0 +1,1 @@
+"""TikTok service: creator analytics of several accounts (extractor, cleaners, schemas)."""
