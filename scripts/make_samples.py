@@ -3,8 +3,8 @@
 Runs each service's real extractor (real Chromium) twice against the local fake site of the tests
 (an extraction, then one three weeks later with the last days revised) and renames every file's
 landing stamp (and TikTok's download epoch) to fixed ones, so regenerating changes nothing.
-Usage: `python scripts/make_samples.py [spotify|tiktok ...]` (default: all; needs Chromium, as the
-browser tests do).
+Usage: `python scripts/make_samples.py [linktree|spotify|tiktok ...]` (default: all; needs
+Chromium, as the browser tests do).
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from tests.fakes.linktree_site import FakeLinktree  # noqa: E402
 from tests.fakes.spotify_artists_site import FakeSpotifyArtists  # noqa: E402
 from tests.fakes.tiktok_studio_site import FakeTikTokStudio  # noqa: E402
 
@@ -48,7 +49,14 @@ def _tiktok(site, env: dict) -> dict:
     return {"revise": lambda: [site.revise(h, last_days=7) for h in handles]}
 
 
+def _linktree(site, env: dict) -> dict:
+    env.update(LINKTREE_BASE_URL=site.base_url, LINKTREE_EMAIL=site.email)
+    env.update(LINKTREE_PASSWORD=site.password)
+    return {"revise": lambda: site.revise(last_days=5)}
+
+
 SERVICES = {
+    "linktree": (FakeLinktree, _linktree),
     "spotify": (FakeSpotifyArtists, _spotify),
     "tiktok": (FakeTikTokStudio, _tiktok),
 }

@@ -11,6 +11,7 @@ files are derived from the samples, not from the code under test.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 SAMPLES = Path(__file__).resolve().parents[1] / "samples" / "landing"
@@ -228,12 +229,38 @@ def _tiktok() -> dict[str, bytes]:
     }
 
 
+def _linktree() -> dict[str, bytes]:
+    answer = json.loads(sample("linktree", "account_analytics_*.json"))
+
+    def changed(change) -> bytes:
+        document = json.loads(json.dumps(answer))
+        change(document["data"]["getAccountAnalytics"]["overview"]["timeseries"][0])
+        return json.dumps(document).encode()
+
+    text = json.dumps(answer).encode()
+    return {
+        **_common(text),
+        "no_timeseries.json": json.dumps({"data": {"getAccountAnalytics": {"links": []}}}).encode(),
+        "text_views.json": changed(lambda d: d.update(totalViews="many")),
+        "negative_clicks.json": changed(lambda d: d.update(totalClicks=-1)),
+        "no_date.json": changed(lambda d: d.pop("date")),
+        "bad_date.json": changed(lambda d: d.update(date="2026-13-40")),
+        "nan_rate.json": re.sub(
+            rb'"clickThroughRate": [0-9.eE+-]+', b'"clickThroughRate": NaN', text, count=1
+        ),
+        "server_error.json": b'{"errors": [{"message": "Internal server error"}], "data": null}',
+        "login.html": b'<html><title>Log in | Linktree</title><input type="password"></html>',
+        "meta_insights.json": sample("metaads", "ad_insights_2026-11-01_*.json"),
+    }
+
+
 _BUILDERS = {
     "distrokid": _distrokid,
     "toolost": _toolost,
     "metaads": _metaads,
     "spotify": _spotify,
     "tiktok": _tiktok,
+    "linktree": _linktree,
 }
 SERVICES = tuple(_BUILDERS)
 

@@ -72,6 +72,7 @@ from datalake.settings import SettingsError, int_setting, setting
 
 __all__ = [
     "BrowserSession",
+    "graphql",
     "Site",
     "accounts",
     "add_login_flag",
@@ -244,25 +245,33 @@ class BrowserSession:
             self.ctx.lake, self.site.service, dataset, filename, self.landing_account
         )
 
-    def capture_json(self, wanted: dict[str, str], action: Callable[[], object]) -> dict:
-        """Run `action` (e.g. open a dashboard); the bodies of the JSON responses whose path
-        and given query parameters match `wanted` ({name: url}), by name."""
+    def capture_json(self, wanted: dict, action: Callable[[], object]) -> dict:
+        """Run `action` (e.g. open a dashboard); the bodies of the JSON responses that match
+        `wanted` ({name: url whose path and given query parameters must match, or a function of
+        the response, e.g. `graphql("getAccountAnalytics")`}), by name. Waits until each has
+        come (bounded by the timeout setting), never until the page goes quiet: dashboards that
+        keep polling never do."""
         captured: dict = {}
 
         def on_response(response) -> None:
             for name, url in wanted.items():
+                matches = url(response) if callable(url) else _same_endpoint(response.url, url)
                 # a refused answer (401 before a re-login) is replaced by a later good one
-                if (name not in captured or not captured[name].ok) and _same_endpoint(
-                    response.url, url
-                ):
+                if (name not in captured or not captured[name].ok) and matches:
                     captured[name] = response
 
+        def on_navigation(frame) -> None:  # only the page shown now keeps its answers' bodies
+            if frame == self.page.main_frame:
+                captured.clear()
+
         self.page.on("response", on_response)
+        self.page.on("framenavigated", on_navigation)
         try:
             action()
             self.poll(lambda: len(captured) == len(wanted), f"{', '.join(wanted)} responses")
         finally:
             self.page.remove_listener("response", on_response)
+            self.page.remove_listener("framenavigated", on_navigation)
         return {name: self._json_body(name, response) for name, response in captured.items()}
 
     def poll(self, check, what: str, person: bool = False, required: bool = True):
@@ -282,7 +291,12 @@ class BrowserSession:
             raise AuthRequired(f"{name}: HTTP {response.status}; log in again with: {self.command}")
         if response.status >= 400:
             raise ExtractError(f"{name}: HTTP {response.status} from {redact(response.url)}")
-        body = response.body()
+        from playwright.sync_api import Error as PlaywrightError
+
+        try:
+            body = response.body()
+        except PlaywrightError as error:  # the page moved on before the body was read
+            raise ExtractError(f"{name}: the response body was lost ({error.message})") from None
         try:
             json.loads(body)
         except ValueError:
@@ -314,6 +328,22 @@ class BrowserSession:
             log.info("debug HTML and screenshot in %s", folder)
         except Exception as error:  # the original failure matters more than its debug files
             log.warning("could not save all debug files: %s", redact(str(error)))
+
+
+def graphql(operation: str) -> Callable:
+    """A `capture_json` matcher: the answer to a GraphQL POST naming `operation`."""
+
+    def matches(response) -> bool:
+        request = response.request
+        if request.method != "POST":
+            return False
+        try:
+            body = request.post_data_json
+        except (ValueError, TypeError):
+            return False
+        return isinstance(body, dict) and body.get("operationName") == operation
+
+    return matches
 
 
 def _failed_navigation(response) -> bool:

@@ -70,6 +70,8 @@ class ScriptReport:
     rejected: Counter = field(default_factory=Counter)
     quarantined: list[dict[str, str]] = field(default_factory=list)
     retired: list[dict[str, str]] = field(default_factory=list)
+    ignored: list[dict[str, str]] = field(default_factory=list)  # and discarded (personal data)
+    warnings: list[str] = field(default_factory=list)  # data quality: kept as given, but odd
     outputs: list[str] = field(default_factory=list)
     message: str = ""
     login_hint: str = ""  # exit 3: how to renew the credentials (else the runner says --login)

@@ -1,8 +1,9 @@
 """Run reports: `_runs/<run_id>/run.json` and a self-contained `report.html`.
 
 The HTML has no external assets: a table of every script (status, exit code, duration, files and
-rows), the quarantined landing files and retired raw files with their reasons, and the exact
-command for any platform that needs a new login. `_runs/latest.html` and `_runs/latest.json`
+rows), the quarantined landing files and retired raw files with their reasons, the files ignored
+(or deleted for holding personal data), data-quality warnings, and the exact command for any
+platform that needs a new login. `_runs/latest.html` and `_runs/latest.json`
 always show the newest run.
 """
 
@@ -72,7 +73,13 @@ def render_html(record: dict) -> str:
         _set_aside(record, "quarantined"),
         _set_aside(record, "retired"),
     )
-    warnings = "".join(f"<li>{escape(w)}</li>" for w in record["warnings"])
+    ignored_items = _set_aside(record, "ignored")
+    script_warnings = [
+        f"{r['service']} {r['stage']}: {w}"
+        for r in record["scripts"]
+        for w in (r.get("details") or {}).get("warnings", [])
+    ]
+    warnings = "".join(f"<li>{escape(w)}</li>" for w in [*record["warnings"], *script_warnings])
     stopped = (record.get("interrupted") or {}).get("signal")
     interrupted = (
         f'<h2 class="bad">Interrupted by {escape(stopped)}</h2><p>The run was stopped before '
@@ -91,6 +98,7 @@ def render_html(record: dict) -> str:
 {f"<h2>Needs a person: log in again or renew a token</h2><ul>{logins}</ul>" if logins else ""}
 {f"<h2>Quarantined input</h2><ul>{quarantine_items}</ul>" if quarantine_items else ""}
 {f"<h2>Retired raw files</h2><ul>{retired_items}</ul>" if retired_items else ""}
+{f"<h2>Ignored input</h2><ul>{ignored_items}</ul>" if ignored_items else ""}
 <h2>Scripts</h2><table><tr><th>service</th><th>stage</th><th>script</th><th>status</th>
 <th>exit</th><th>time</th><th>files in</th><th>rows out</th><th>message</th><th>log</th></tr>
 {rows}</table>

@@ -28,10 +28,12 @@ from datalake.problems import Rejected, blames_the_file, cap, describe
 from datalake.run.records import EXIT_FAILED, EXIT_OK, EXIT_QUARANTINED
 from datalake.stages.quarantine import quarantine, release
 from datalake.stages.rawmeta import check_meta
-from datalake.stages.recognise import Format, Sample, route_file
+from datalake.stages.recognise import Format, Ignore, Sample, ignored, route_file
 from datalake.storage.atomic import atomic_path, sweep_stale_temps
 from datalake.storage.changes import visible_files
 from datalake.storage.registry import (
+    DISCARDED,
+    IGNORED,
     PROCESSED,
     QUARANTINED,
     RETIRED,
@@ -40,7 +42,13 @@ from datalake.storage.registry import (
     sha256_file,
 )
 
-__all__ = ["Format", "Rejected", "Sample", "ingest_landing"]  # what a service declares with
+__all__ = [
+    "Format",
+    "Ignore",
+    "Rejected",
+    "Sample",
+    "ingest_landing",
+]  # what a service declares with
 log = logging.getLogger(__name__)
 
 
@@ -48,6 +56,7 @@ log = logging.getLogger(__name__)
 class _Outcome:
     processed: int = 0
     quarantined_new: int = 0
+    discarded: int = 0
     duplicates: int = 0
     details: list[str] = field(default_factory=list)
 
@@ -78,8 +87,11 @@ def _convert(ctx, landing: Path, sha: str, fmt: Format) -> tuple[str, dict[str, 
     return ctx.lake.relative(target), meta
 
 
-def _process(ctx, registry, landing: Path, sha: str, formats, rejects, outcome) -> None:
-    route = route_file(Sample.of(landing), formats, rejects)
+def _process(ctx, registry, landing: Path, sha: str, formats, rejects, ignores, outcome) -> None:
+    sample = Sample.of(landing)
+    if claimed := ignored(sample, ignores):
+        return _ignore(ctx, registry, landing, sha, *claimed, outcome)
+    route = route_file(sample, formats, rejects)
     if isinstance(route, str):
         return _quarantine(ctx, registry, landing, sha, route, outcome)
     try:
@@ -108,10 +120,27 @@ def _process(ctx, registry, landing: Path, sha: str, formats, rejects, outcome) 
     )
     if was_quarantined:
         release(ctx.lake, ctx.service, sha, landing)
+    ctx.report.warnings += [f"{ctx.lake.relative(landing)}: {w}" for w in meta.get("warnings", [])]
     ctx.report.rows_out += int(meta.get("rows", 0))
     ctx.report.outputs.append(target)
     outcome.processed += 1
     log.info("%s -> %s (%s rows)", ctx.lake.relative(landing), target, meta.get("rows", "?"))
+
+
+def _ignore(ctx, registry, landing: Path, sha: str, ignore: Ignore, reason, outcome) -> None:
+    """Record a file the lake does not use; one holding personal data is deleted as well."""
+    rel = ctx.lake.relative(landing)
+    status = DISCARDED if ignore.personal else IGNORED
+    registry.record(sha, status=status, reason=reason, landing_path=rel, run_id=ctx.run_id)
+    registry.record(sha, ingested_at=iso(utc_now()), outputs=[], meta={})
+    ctx.report.ignored.append({"file": rel, "reason": reason, "status": status})
+    if ignore.personal:
+        landing.unlink(missing_ok=True)
+        registry.seen.pop(rel, None)
+        outcome.discarded += 1
+        log.warning("%s: %s", rel, reason)
+    else:
+        log.info("%s ignored: %s", rel, reason)
 
 
 def _quarantine(ctx, registry, landing, sha, reason, outcome) -> None:
@@ -143,7 +172,7 @@ def _warn_reserved_names(ctx) -> None:
             )
 
 
-def _ingest_one(ctx, registry, landing: Path, retry, formats, rejects, outcome) -> None:
+def _ingest_one(ctx, registry, landing: Path, retry, formats, rejects, ignores, outcome) -> None:
     rel, stat = ctx.lake.relative(landing), FileStat.of(landing)
     if registry.known_unchanged(rel, stat) and landing not in retry:
         return
@@ -151,12 +180,14 @@ def _ingest_one(ctx, registry, landing: Path, retry, formats, rejects, outcome) 
     sha = sha256_file(landing)
     registry.note_seen(rel, stat, sha)
     status = (registry.entry(sha) or {}).get("status")
-    if status == PROCESSED or (status in (QUARANTINED, RETIRED) and landing not in retry):
+    if status in (PROCESSED, IGNORED) or (
+        status in (QUARANTINED, RETIRED) and landing not in retry
+    ):
         outcome.duplicates += 1
         ctx.report.files_skipped += 1
         log.info("%s: same bytes as %s, skipped", rel, registry.entry(sha)["landing_path"])
     else:
-        _process(ctx, registry, landing, sha, formats, rejects, outcome)
+        _process(ctx, registry, landing, sha, formats, rejects, ignores, outcome)
 
 
 def _skip_unreadable(ctx, registry, landing: Path, error: OSError) -> bool:
@@ -174,9 +205,12 @@ def _skip_unreadable(ctx, registry, landing: Path, error: OSError) -> bool:
     return True
 
 
-def ingest_landing(ctx, formats: Sequence[Format], rejects: Sequence = ()) -> int:
-    """Bring every new landing file of the service into raw; exit 5 if any was quarantined, 1 if
-    a landing file could not be read (the others are still processed)."""
+def ingest_landing(
+    ctx, formats: Sequence[Format], rejects: Sequence = (), ignores: Sequence[Ignore] = ()
+) -> int:
+    """Bring every new landing file of the service into raw; exit 5 if any was quarantined (or
+    discarded for holding personal data), 1 if a landing file could not be read (the others are
+    still processed). `ignores` are asked first: see `Ignore`."""
     for folder in (ctx.lake.raw(ctx.service), ctx.lake.quarantine(ctx.service)):
         sweep_stale_temps(folder)
     registry, outcome = Registry.for_service(ctx.lake.raw(ctx.service)), _Outcome()
@@ -185,7 +219,7 @@ def ingest_landing(ctx, formats: Sequence[Format], rejects: Sequence = ()) -> in
     unreadable = []
     for landing in sorted(visible_files(ctx.lake.landing(ctx.service))):
         try:
-            _ingest_one(ctx, registry, landing, retry, formats, rejects, outcome)
+            _ingest_one(ctx, registry, landing, retry, formats, rejects, ignores, outcome)
         except OSError as error:
             if _skip_unreadable(ctx, registry, landing, error):
                 unreadable.append(ctx.lake.relative(landing))
@@ -204,4 +238,4 @@ def ingest_landing(ctx, formats: Sequence[Format], rejects: Sequence = ()) -> in
             + ", ".join(unreadable)
         )
         return EXIT_FAILED
-    return EXIT_QUARANTINED if outcome.quarantined_new else EXIT_OK
+    return EXIT_QUARANTINED if outcome.quarantined_new or outcome.discarded else EXIT_OK

@@ -25,6 +25,8 @@ class RawMeta(TypedDict, total=False):
     # when the platform says the file was downloaded (its own name's time, UTC ISO): wins over
     # the landing name's stamp and the file's modification time
     extracted_at: str
+    # data-quality notes about the file, kept as given (the run record lists them)
+    warnings: list[str]
 
 
 class MetaError(CodeFault, TypeError):

@@ -71,6 +71,28 @@ class Format:
     meta: type = RawMeta  # what `convert` returns about the raw file (see `rawmeta`)
 
 
+@dataclass(frozen=True)
+class Ignore:
+    """A recognisable landing file the lake does not use (a dashboard's notifications, say):
+    recorded with the reason `detect(sample)` gives, never read into raw, not counted as bad
+    input. `personal`: the file holds personal data (an account holder's e-mail, a subscriber
+    list), so it is also deleted from landing and never copied anywhere (no quarantine copy); the
+    reason must hold none of it."""
+
+    detect: Callable[[Sample], str | None]
+    personal: bool = False
+
+
+def ignored(sample: Sample, ignores: Sequence[Ignore]) -> tuple[Ignore, str] | None:
+    """The first `Ignore` that claims a file, with its reason."""
+    errors: list[BaseException] = []
+    for ignore in ignores:
+        reason = _matches(ignore.detect, sample, errors)
+        if reason:
+            return ignore, reason
+    return None
+
+
 def _matches(check, sample: Sample, errors: list[BaseException]):
     """A detector's or reject's answer; one that fails on this file does not match it."""
     try:

@@ -21,6 +21,8 @@ REGISTRY_NAME = "_hashes.json"
 PROCESSED = "processed"
 QUARANTINED = "quarantined"
 RETIRED = "retired"
+IGNORED = "ignored"  # recognised, of no use to the lake: recorded, never read
+DISCARDED = "discarded"  # held personal data: deleted from landing, never copied
 _CHUNK = 1 << 20
 
 
