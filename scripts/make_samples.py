@@ -3,7 +3,7 @@
 Runs each service's real extractor (real Chromium) twice against the local fake site of the tests
 (an extraction, then one three weeks later with the last days revised) and renames every file's
 landing stamp (and TikTok's download epoch) to fixed ones, so regenerating changes nothing.
-Usage: `python scripts/make_samples.py [linktree|spotify|tiktok ...]` (default: all; needs
+Usage: `python scripts/make_samples.py [linktree|spotify|tiktok|youtube ...]` (default: all; needs
 Chromium, as the browser tests do).
 """
 
@@ -21,13 +21,17 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "src"))
 
+from datalake.paths import iso  # noqa: E402
+from tests.fakes.google_apis import FakeGoogleAPIs  # noqa: E402
 from tests.fakes.linktree_site import FakeLinktree  # noqa: E402
 from tests.fakes.spotify_artists_site import FakeSpotifyArtists  # noqa: E402
 from tests.fakes.tiktok_studio_site import FakeTikTokStudio  # noqa: E402
 
 RUNS = [(date(2026, 11, 9), "20261109T060000Z"), (date(2026, 11, 30), "20261130T060000Z")]
 STAMP = re.compile(r"_\d{8}T\d{6}Z(?=\.)")
+EXTRACTED = re.compile(rb'"extracted_at": "[^"]*"')  # API envelopes say when they were saved
 
 
 def _spotify(site, env: dict) -> dict:
@@ -55,8 +59,17 @@ def _linktree(site, env: dict) -> dict:
     return {"revise": lambda: site.revise(last_days=5)}
 
 
+def _youtube(site, env: dict) -> dict:
+    env.update(YOUTUBE_CLIENT_ID=site.client_id, YOUTUBE_CLIENT_SECRET=site.client_secret)
+    env.update(YOUTUBE_REFRESH_TOKEN=site.refresh_token, GOOGLE_OAUTH_TOKEN_URL=site.token_url)
+    env.update(YOUTUBE_DATA_BASE_URL=site.data_api_url, YOUTUBE_ANALYTICS_BASE_URL=site.base_url)
+    env.update(YOUTUBE_BACKFILL_DAYS="60")
+    return {"revise": lambda: site.revise(last_days=5)}
+
+
 SERVICES = {
     "linktree": (FakeLinktree, _linktree),
+    "youtube": (FakeGoogleAPIs, _youtube),
     "spotify": (FakeSpotifyArtists, _spotify),
     "tiktok": (FakeTikTokStudio, _tiktok),
 }
@@ -86,10 +99,13 @@ def make(service: str) -> int:
             script = REPO / "src" / service / "extractors" / f"{service}_extractor.py"
             subprocess.run([sys.executable, str(script)], env=env, check=True, cwd=REPO)
             for path in sorted(p for p in landing.rglob("*") if p.is_file()):
+                if path.name.startswith("_"):
+                    continue  # extractor state, not a sample
                 name = STAMP.sub(f"_{fixed}", path.name)
                 copy = target / path.relative_to(landing).parent / name
                 copy.parent.mkdir(parents=True, exist_ok=True)
-                shutil.copyfile(path, copy)
+                data = EXTRACTED.sub(f'"extracted_at": "{iso(moment)}"'.encode(), path.read_bytes())
+                copy.write_bytes(data)
     return sum(1 for p in target.rglob("*") if p.is_file())
 
 

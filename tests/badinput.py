@@ -254,6 +254,38 @@ def _linktree() -> dict[str, bytes]:
     }
 
 
+def _youtube() -> dict[str, bytes]:
+    report = json.loads(sample("youtube", "video_*.json"))
+
+    def changed(change) -> bytes:
+        document = json.loads(json.dumps(report))
+        change(document)
+        return json.dumps(document).encode()
+
+    def first_row(document) -> list:
+        return document["pages"][0]["rows"][0]
+
+    text = json.dumps(report).encode()
+    return {
+        **_common(text),
+        "no_request.json": json.dumps(report["pages"][0]).encode(),
+        "no_channel.json": changed(lambda d: d["youtube_request"].pop("channel_id")),
+        "wrong_columns.json": changed(
+            lambda d: (
+                d["pages"][0]["columnHeaders"].pop(1) and [r.pop(1) for r in d["pages"][0]["rows"]]
+            )
+        ),
+        "text_views.json": changed(lambda d: first_row(d).__setitem__(1, "many")),
+        "negative_likes.json": changed(lambda d: first_row(d).__setitem__(3, -2)),
+        "short_row.json": changed(lambda d: first_row(d).pop()),
+        "quota_error.json": (
+            b'{"error": {"code": 403, "message": "The request cannot be completed because you have '
+            b'exceeded your quota.", "errors": [{"reason": "quotaExceeded"}]}}'
+        ),
+        "meta_insights.json": sample("metaads", "ad_insights_2026-11-01_*.json"),
+    }
+
+
 _BUILDERS = {
     "distrokid": _distrokid,
     "toolost": _toolost,
@@ -261,6 +293,7 @@ _BUILDERS = {
     "spotify": _spotify,
     "tiktok": _tiktok,
     "linktree": _linktree,
+    "youtube": _youtube,
 }
 SERVICES = tuple(_BUILDERS)
 

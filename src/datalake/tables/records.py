@@ -113,25 +113,31 @@ def latest_records(
     record to a flat row (None skips it). Rows are sorted by key. `covers(file)` may give the
     (since, until) dates a file answers for completely: rows of earlier extractions in that range
     are dropped first, so a day the platform no longer reports (restated to nothing) does not keep
-    its old numbers. `covers` may also name the two raw-metadata keys that hold those dates
-    (`("since", "until")`). `file_fields(file)` gives the columns every row of a file shares
-    (what its name or request said: the artist, the period), set before `to_row` sees a record.
+    its old numbers; a third element `{column: value}` limits that to the rows the file answers
+    for (one video's, say). `covers` may also name the raw-metadata keys that hold those dates
+    (`("since", "until")`), and then the columns whose `file_fields` value scopes them
+    (`("since", "until", "video_id")`). `file_fields(file)` gives the columns every row of a
+    file shares (what its name or request said: the artist, the period), set before `to_row`
+    sees a record.
     """
     import pyarrow as pa
 
     if isinstance(covers, tuple):
-        covers = _meta_span(*covers)
+        covers = _meta_span(*covers, file_fields=file_fields)
 
     latest: dict[tuple, dict] = {}
     for raw in files:
         lineage = raw.lineage.columns()
         span = covers(raw) if covers else None
         if span:
-            since, until, now = *span, lineage["_extracted_at"]
+            since, until, now = span[0], span[1], lineage["_extracted_at"]
+            scope = span[2] if len(span) > 2 else {}  # e.g. {"video_id": ...}: only its rows
             stale = [
                 k
                 for k, row in latest.items()
-                if since <= (row.get(date_field) or "") <= until and row["_extracted_at"] < now
+                if since <= (row.get(date_field) or "") <= until
+                and row["_extracted_at"] < now
+                and all(row.get(c) == v for c, v in scope.items())
             ]
             for k in stale:
                 del latest[k]
@@ -145,10 +151,13 @@ def latest_records(
     return pa.table({n: pa.array([as_text(r.get(n)) for r in rows], pa.string()) for n in names})
 
 
-def _meta_span(since: str, until: str):
-    def span(raw) -> tuple[str, str] | None:
+def _meta_span(since: str, until: str, *scope: str, file_fields=None):
+    def span(raw) -> tuple | None:
         first, last = raw.meta.get(since), raw.meta.get(until)
-        return (first, last) if first and last else None
+        if not (first and last):
+            return None
+        shared = file_fields(raw) if file_fields and scope else {}
+        return (first, last, {c: shared.get(c) for c in scope}) if scope else (first, last)
 
     return span
 
