@@ -3,7 +3,7 @@
 Runs each service's real extractor (real Chromium) twice against the local fake site of the tests
 (an extraction, then one three weeks later with the last days revised) and renames every file's
 landing stamp (and TikTok's download epoch) to fixed ones, so regenerating changes nothing.
-Usage: `python scripts/make_samples.py [linktree|spotify|tiktok|youtube ...]` (default: all; needs
+Usage: `python scripts/make_samples.py [SERVICE ...]` (default: all; needs
 Chromium, as the browser tests do).
 """
 
@@ -26,6 +26,7 @@ sys.path.insert(0, str(REPO / "src"))
 from datalake.paths import iso  # noqa: E402
 from tests.fakes.google_apis import FakeGoogleAPIs  # noqa: E402
 from tests.fakes.linktree_site import FakeLinktree  # noqa: E402
+from tests.fakes.mailchimp_api import FakeMailchimpAPI  # noqa: E402
 from tests.fakes.spotify_artists_site import FakeSpotifyArtists  # noqa: E402
 from tests.fakes.tiktok_studio_site import FakeTikTokStudio  # noqa: E402
 
@@ -67,8 +68,15 @@ def _youtube(site, env: dict) -> dict:
     return {"revise": lambda: site.revise(last_days=5)}
 
 
+def _mailchimp(site, env: dict) -> dict:
+    site.n_lists, site.n_campaigns = 2, 8
+    env.update(MAILCHIMP_API_KEY=site.api_key, MAILCHIMP_BASE_URL=site.base_url)
+    return {"revise": lambda: site.advance(48)}
+
+
 SERVICES = {
     "linktree": (FakeLinktree, _linktree),
+    "mailchimp": (FakeMailchimpAPI, _mailchimp),
     "youtube": (FakeGoogleAPIs, _youtube),
     "spotify": (FakeSpotifyArtists, _spotify),
     "tiktok": (FakeTikTokStudio, _tiktok),

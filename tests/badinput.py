@@ -286,6 +286,36 @@ def _youtube() -> dict[str, bytes]:
     }
 
 
+def _mailchimp() -> dict[str, bytes]:
+    report = json.loads(sample("mailchimp", "reports_*.json"))
+
+    def changed(change) -> bytes:
+        document = json.loads(json.dumps(report))
+        change(document["pages"][0]["reports"][0])
+        return json.dumps(document).encode()
+
+    text = json.dumps(report).encode()
+    growth = json.loads(sample("mailchimp", "growth_*.json"))
+    orphan = {"history": growth["pages"][0]["history"][:2], "total_items": 2}
+    for month in orphan["history"]:
+        month.pop("list_id", None)
+    return {
+        **_common(text),
+        "text_opens.json": changed(lambda r: r["opens"].update(unique_opens="lots")),
+        "negative_sent.json": changed(lambda r: r.update(emails_sent=-1)),
+        "no_id.json": changed(lambda r: r.pop("id")),
+        "orphan_growth.json": json.dumps(orphan).encode(),
+        "bad_month.json": json.dumps(
+            {"history": [{"list_id": "abc123", "month": "November"}], "list_id": "abc123"}
+        ).encode(),
+        "key_refused.json": (
+            b'{"type": "https://mailchimp.com/developer/marketing/docs/errors/", "title": '
+            b'"API Key Invalid", "status": 401, "detail": "Your API key may be invalid."}'
+        ),
+        "meta_insights.json": sample("metaads", "ad_insights_2026-11-01_*.json"),
+    }
+
+
 _BUILDERS = {
     "distrokid": _distrokid,
     "toolost": _toolost,
@@ -294,6 +324,7 @@ _BUILDERS = {
     "tiktok": _tiktok,
     "linktree": _linktree,
     "youtube": _youtube,
+    "mailchimp": _mailchimp,
 }
 SERVICES = tuple(_BUILDERS)
 

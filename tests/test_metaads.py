@@ -27,13 +27,13 @@ from conftest import REPO, clean_env
 
 from datalake.extract.api import Window
 from datalake.extract.common import AuthRequired, ExtractError
+from datalake.extract.concurrency import JobSlots, Pacer, Stopped
 from datalake.extract.paging import strip_paging_urls, strip_query
 from datalake.stages.landing2raw import Rejected, Sample
 from datalake.tables.records import utc_text
 from metaads.cleaners.metaads_landing2raw import dataset_of, graph_items
 from metaads.cleaners.metaads_raw2staging import insight_row
 from metaads.cleaners.metaads_staging2curated import ADDITIVE
-from metaads.concurrency import JobSlots, Pacer, Stopped
 from metaads.graph import Graph, MetaThrottle, ReportFailed, TooMuchData, account_number, usage
 from metaads.plan import (
     fetch_insights,

@@ -29,9 +29,9 @@ from typing import Any
 import requests
 
 from datalake.extract.common import AuthRequired, ExtractError
+from datalake.extract.concurrency import JobSlots, Pacer
 from datalake.extract.http import HttpClient
 from datalake.extract.paging import next_url_pages
-from metaads.concurrency import JobSlots, Pacer
 from metaads.settings import (
     AUTH_ERROR_CODE,
     INSIGHTS_FIELDS,

@@ -20,7 +20,7 @@ from datetime import date, timedelta
 
 from datalake.extract.api import ApiRun, DayState, Window, restatement_window
 from datalake.extract.common import ExtractError
-from metaads.concurrency import in_parallel
+from datalake.extract.concurrency import in_parallel
 from metaads.graph import Graph, ReportFailed, TooMuchData
 from metaads.settings import INSIGHTS_DATASETS, SYNC_MAX_DAYS
 
@@ -116,7 +116,7 @@ def _fetch_all(graph: Graph, tasks: list, fetch: Callable) -> Iterator[tuple]:
         return fetch(task, local.client)
 
     try:
-        with closing(in_parallel(tasks, work, workers, graph.pacer)) as results:
+        with closing(in_parallel(tasks, work, workers, graph.pacer, "metaads")) as results:
             yield from results
     finally:
         for client in clients:

@@ -1,4 +1,7 @@
-"""Several async report jobs at once, within Meta's limits, on a bounded pool of threads.
+"""Several requests at once, within a platform's limits, on a bounded pool of threads.
+
+(Meta Ads runs several async report jobs at once; Mailchimp reads reports over at most a few of
+its 10 allowed connections.)
 
 - `Pacer`, one per extractor run and shared by every worker: a pause asked for by throttling or
   by high usage holds *every* worker (each request waits its turn, `Pacer.wait_turn`), and its
@@ -129,7 +132,7 @@ def in_parallel(
     work: Callable[[Task], Any],
     workers: int,
     pacer: Pacer,
-    name: str = "metaads",
+    name: str = "worker",
 ) -> Iterator[tuple[Task, Any]]:
     """Yield `(task, work(task))` as each completes, `workers` threads at most (see above)."""
     executor = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix=name)

@@ -1,0 +1,1 @@
+"""Mailchimp service: audience growth and campaign reports through the Marketing API v3."""
