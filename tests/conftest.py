@@ -27,6 +27,7 @@ SECRET_ENV_PREFIXES = (
     "YOUTUBE_",
     "GOOGLE_",
     "MAILCHIMP_",
+    "MINIO_",
     "DATALAKE_",
 )
 

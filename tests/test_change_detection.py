@@ -122,6 +122,19 @@ def _touch(path: Path):
     return lambda: os.utime(path, ns=(info.st_atime_ns, info.st_mtime_ns))
 
 
+def _edit(path: Path):
+    """Change a code file's content (a comment line more); returns a function that puts the old
+    bytes and mtime back."""
+    info, data = os.stat(path), path.read_bytes()
+    path.write_bytes(data + b"\n# changed by a test\n")
+
+    def restore() -> None:
+        path.write_bytes(data)
+        os.utime(path, ns=(info.st_atime_ns, info.st_mtime_ns))
+
+    return restore
+
+
 def test_only_the_code_a_stage_really_uses_rebuilds_it(tmp_path):
     from conftest import REPO
 
@@ -130,17 +143,23 @@ def test_only_the_code_a_stage_really_uses_rebuilds_it(tmp_path):
     state = json.loads(
         (tmp_path / "staging" / "toolost" / "_state_toolost_raw2staging.json").read_text()
     )
-    used = {Path(p).relative_to(REPO / "src").as_posix() for p in state["code"]}
+    used = {Path(p).relative_to("src").as_posix() for p in state["code"]}  # repository paths
     assert "datalake/stages/raw2staging.py" in used and "toolost/settings.py" in used
     assert "datalake/extract/browser.py" not in used and "datalake/extract/http.py" not in used
 
-    restore = _touch(REPO / "src" / "datalake" / "extract" / "browser.py")  # no cleaner uses it
+    restore = _edit(REPO / "src" / "datalake" / "extract" / "browser.py")  # no cleaner uses it
     try:
         assert run_runner(tmp_path, "--skip-extractors", "--no-progress").returncode == 0
         assert set(_statuses(tmp_path).values()) == {"up to date"}
     finally:
         restore()
-    restore = _touch(REPO / "src" / "datalake" / "stages" / "raw2staging.py")  # the driver
+    restore = _touch(REPO / "src" / "datalake" / "stages" / "raw2staging.py")  # same bytes
+    try:
+        assert run_runner(tmp_path, "--skip-extractors", "--no-progress").returncode == 0
+        assert set(_statuses(tmp_path).values()) == {"up to date"}  # a fresh clone: no rebuild
+    finally:
+        restore()
+    restore = _edit(REPO / "src" / "datalake" / "stages" / "raw2staging.py")  # the driver
     try:
         assert run_runner(tmp_path, "--skip-extractors", "--no-progress").returncode == 0
         statuses = _statuses(tmp_path)

@@ -109,13 +109,8 @@ class Settings:
 
 
 def _storage() -> str:
-    storage = choice_setting("DATALAKE_STORAGE", "local", ("local", "minio"))
-    if storage == "minio":
-        raise SettingsError(
-            "DATALAKE_STORAGE=minio is not available yet (a later issue adds the "
-            "MinIO backend); use local"
-        )
-    return storage
+    """`local`, or `minio`: zones also mirrored to S3 buckets (`datalake.storage.mirror`)."""
+    return choice_setting("DATALAKE_STORAGE", "local", ("local", "minio"))
 
 
 @functools.cache

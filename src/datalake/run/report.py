@@ -80,6 +80,21 @@ def render_html(record: dict) -> str:
         for w in (r.get("details") or {}).get("warnings", [])
     ]
     warnings = "".join(f"<li>{escape(w)}</li>" for w in [*record["warnings"], *script_warnings])
+    mirror = record.get("mirror")
+    mirrored = (
+        ""
+        if not mirror
+        else f'<p class="{"bad" if mirror["behind"] else "ok"}">Mirror: '
+        + (
+            escape(
+                f"behind: {'all' if mirror['behind'] < 0 else mirror['behind']} files "
+                f"({mirror['error']})"
+            )
+            if mirror["behind"]
+            else f"{mirror['uploaded']} uploaded, {mirror['removed']} removed, up to date"
+        )
+        + "</p>"
+    )
     stopped = (record.get("interrupted") or {}).get("signal")
     interrupted = (
         f'<h2 class="bad">Interrupted by {escape(stopped)}</h2><p>The run was stopped before '
@@ -102,6 +117,7 @@ def render_html(record: dict) -> str:
 <h2>Scripts</h2><table><tr><th>service</th><th>stage</th><th>script</th><th>status</th>
 <th>exit</th><th>time</th><th>files in</th><th>rows out</th><th>message</th><th>log</th></tr>
 {rows}</table>
+{mirrored}
 {f"<h2>Warnings</h2><ul>{warnings}</ul>" if warnings else ""}
 </body></html>
 """

@@ -291,7 +291,28 @@ def execute(
     return outcomes
 
 
-def _finish(lake: Lake, run_id: str, args, outcomes, warnings, started, stopped=None) -> int:
+def _mirror(lake: Lake) -> dict | None:
+    """With `DATALAKE_STORAGE=minio`: push the run's changes to the buckets. Never fails the
+    stages: an outage is "mirror behind" (exit 1), refused keys a configuration error (2)."""
+    from datalake.storage.mirror import Mirror, MirrorUnavailable, mirror_enabled
+
+    if not mirror_enabled():
+        return None
+    try:
+        result = Mirror(lake).push().as_record()
+    except SettingsError as error:
+        log.error("mirror: configuration error: %s", error)
+        return {"behind": -1, "error": str(error), "exit_code": EXIT_USAGE}
+    except MirrorUnavailable as error:
+        log.error("mirror behind: %s", error)
+        return {"behind": -1, "error": str(error), "exit_code": EXIT_FAILED}
+    result["exit_code"] = EXIT_FAILED if result["behind"] else EXIT_OK
+    return result
+
+
+def _finish(
+    lake: Lake, run_id: str, args, outcomes, warnings, started, stopped=None, mirror=None
+) -> int:
     """Write run.json and report.html; the run's exit code (128 + the signal if `stopped`)."""
     from datalake.run.report import write_reports
 
@@ -300,7 +321,15 @@ def _finish(lake: Lake, run_id: str, args, outcomes, warnings, started, stopped=
         key = report_key(outcome.service, outcome.stage, outcome.script)
         outcome.details = details.get(key, {}) if outcome.log else {}
     codes = [o.exit_code for o in outcomes if o.exit_code not in (None, EXIT_NOT_CONFIGURED)]
+    stages_code = worst_exit(codes)
+    if mirror is not None:
+        codes.append(mirror["exit_code"])
+        if mirror["behind"]:
+            behind = "all" if mirror["behind"] < 0 else str(mirror["behind"])
+            warnings = [*warnings, f"mirror behind: {behind} files ({mirror['error']})"]
     code = 128 + stopped if stopped else worst_exit(codes)
+    if mirror and mirror["exit_code"] == EXIT_USAGE and stages_code != EXIT_FAILED and not stopped:
+        code = EXIT_USAGE  # the mirror's settings are wrong: say which (exit 2), every night
     record = {
         "run_id": run_id,
         "started_at": iso(started),
@@ -311,6 +340,7 @@ def _finish(lake: Lake, run_id: str, args, outcomes, warnings, started, stopped=
         "lake_root": str(lake.root),
         "flags": {k: v for k, v in vars(args).items() if v},
         "warnings": warnings,
+        "mirror": mirror,
         "login_needed": [
             {"service": o.service, "command": _login_command(o)}
             for o in outcomes
@@ -370,7 +400,10 @@ def main(argv: list[str] | None = None, prog: str = "run_datalake") -> int:
             with progress_lines(len(plan), interactive) as progress:
                 outcomes = execute(args, lake, settings, plan, run_id, progress, processes)
             processes.settle()
-            code = _finish(lake, run_id, args, outcomes, warnings, started, processes.signal)
+            mirror = None if processes.signal else _mirror(lake)
+            code = _finish(
+                lake, run_id, args, outcomes, warnings, started, processes.signal, mirror
+            )
         log.info(
             "run %s finished: exit %d (%s); report: %s",
             run_id,

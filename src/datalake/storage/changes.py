@@ -5,8 +5,10 @@ state file (`_state_<service>_<stage>.json`, beside its outputs) records what th
 built from:
 
 - `inputs`: size and mtime of every visible file of its input zone (`raw/<service>/` for
-  raw2staging, `staging/<service>/` for staging2curated);
-- `code`: size and mtime of the code that built it: every module of `src/` the stage's process
+  raw2staging, `staging/<service>/` for staging2curated), keyed by its path in the lake (a lake
+  pulled into another folder from the mirror is still up to date);
+- `code`: a content hash of the code that built it (keyed by its path in the repository, so a
+  fresh clone of the same code is the same code): every module of `src/` the stage's process
   had loaded when it finished (its script, its service's modules, and only the shared modules
   it really used), its service's schemas and the shared schemas;
 - `settings`: a hash of the value of every setting the stage read (`TOOLOST_PAYABLE_COLUMN`...),
@@ -33,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from datalake.paths import CODE_ROOT, Lake
+from datalake.settings import REPO_ROOT
 from datalake.storage.atomic import atomic_write_json
 from datalake.storage.registry import Registry
 
@@ -53,14 +56,36 @@ def visible_files(folder: Path) -> list[Path]:
     return list(_visible_files(folder)) if folder.exists() else []
 
 
-def _prints(paths) -> dict[str, list[int]]:
+def _prints(paths, root: Path) -> dict[str, list[int]]:
+    """Size and mtime of input files, keyed by their path under the lake root (so a lake
+    restored into another folder, `datalake storage pull`, is still up to date)."""
     found = {}
     for path in paths:
         try:
             info = os.stat(path)
         except FileNotFoundError:
+            continue
+        found[Path(path).relative_to(root).as_posix()] = [info.st_size, info.st_mtime_ns]
+    return found
+
+
+def _code_key(path: Path) -> str:
+    try:
+        return path.relative_to(REPO_ROOT).as_posix()
+    except ValueError:
+        return path.as_posix()
+
+
+def _code_prints(paths) -> dict[str, str]:
+    """A content hash of each code file, keyed by its path in the repository: a fresh clone
+    (new mtimes, another folder) of the same code is the same code."""
+    found = {}
+    for path in paths:
+        path = Path(path) if Path(path).is_absolute() else REPO_ROOT / path
+        try:
+            found[_code_key(path)] = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+        except FileNotFoundError:
             continue  # a module or schema that is gone: its entry is missing, so it differs
-        found[Path(path).as_posix()] = [info.st_size, info.st_mtime_ns]
     return found
 
 
@@ -119,7 +144,7 @@ def output_in_place(lake: Lake, rel: str, outputs: dict) -> bool:
 def _same_code_and_settings(state: dict) -> bool:
     code = state.get("code") or {}
     settings = state.get("settings") or {}
-    return bool(code) and _prints(code) == code and current_settings(settings) == settings
+    return bool(code) and _code_prints(code) == code and current_settings(settings) == settings
 
 
 def pending_landing(lake: Lake, service: str) -> list[Path]:
@@ -151,7 +176,7 @@ def is_up_to_date(lake: Lake, service: str, stage: str, script: Path) -> bool:
     if stage not in ("raw2staging", "staging2curated"):
         return False
     state = load_state(lake, service, stage)
-    inputs = _prints(_visible_files(input_folder(lake, service, stage)))
+    inputs = _prints(_visible_files(input_folder(lake, service, stage)), lake.root)
     if not state and not inputs and not _has_built(lake, service, stage):
         return True  # a service without data yet: nothing to build, nothing to replace
     if not state or state.get("inputs") != inputs:
@@ -169,7 +194,7 @@ class Changes:
         self._ctx = ctx
         self.folder = input_folder(ctx.lake, ctx.service, ctx.stage)
         self.old = load_state(ctx.lake, ctx.service, ctx.stage)
-        self.inputs = _prints(_visible_files(self.folder))
+        self.inputs = _prints(_visible_files(self.folder), ctx.lake.root)
         self._same_code = _same_code_and_settings(self.old)
 
     def up_to_date(self) -> bool:
@@ -183,7 +208,8 @@ class Changes:
             self._ctx.lake, rel, self.old.get("outputs", {})
         ):
             return False
-        prefixes = [Path(p).as_posix() for p in inputs]
+        root = self._ctx.lake.root
+        prefixes = [Path(p).relative_to(root).as_posix() for p in inputs]
 
         def part(prints: dict) -> dict:
             return {
@@ -201,12 +227,12 @@ class Changes:
         """Record what the stage was built from (after it wrote `outputs`)."""
         ctx = self._ctx
         if refresh_inputs:  # the stage itself changed its inputs (retired a raw file)
-            self.inputs = _prints(_visible_files(self.folder))
+            self.inputs = _prints(_visible_files(self.folder), ctx.lake.root)
         atomic_write_json(
             state_path(ctx.lake, ctx.service, ctx.stage),
             {
                 "inputs": self.inputs,
-                "code": _prints(code_in_use(ctx.script)),
+                "code": _code_prints(code_in_use(ctx.script)),
                 "settings": current_settings(ctx.settings_read),
                 "outputs": outputs,
             },
