@@ -395,3 +395,17 @@ def test_the_demo_samples_give_both_tables(tmp_path):
     assert len(audience) == 2 * (365 + 21)
     songs = _curated(tmp_path / "demo", "spotify_song_metrics")
     assert {r["extraction_date"] for r in songs} == {"2026-11-09", "2026-11-30"}
+
+
+def test_a_refused_password_is_not_tried_again_until_the_settings_change(tmp_path, sp):
+    wrong = _settings(tmp_path, sp, SPOTIFY_PASSWORD="not-the-password")
+    code, err, _ = _extract(tmp_path, wrong)
+    assert code == 3 and "login rejected" in err, err
+    posts = lambda: sum(1 for m, p in sp.requests if m == "POST" and p.startswith("/login"))  # noqa: E731
+    tried = posts()
+    code, err, took = _extract(tmp_path, wrong)
+    assert code == 3 and "not tried again by unattended runs" in err, err
+    assert posts() == tried and took < 15  # the circuit breaker: no second failed login
+    code, err, _ = _extract(tmp_path, _settings(tmp_path, sp))  # the password fixed in .env
+    assert code == 0, err
+    assert posts() > tried

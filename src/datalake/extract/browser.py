@@ -64,6 +64,7 @@ from datalake.extract.weblogin import (
     login_command,
     no_login_message,
     page_state,
+    refused_file,
 )
 from datalake.logs import redact, register_secret
 from datalake.paths import stamp
@@ -81,6 +82,7 @@ __all__ = [
     "run_browser_extractor",
 ]
 log = logging.getLogger(__name__)
+LAUNCH_SECONDS = 60  # starting Chromium is not a wait on the platform: never the short bound
 _STAMPED = re.compile(r"_\d{8}T\d{6}Z(?=\.[^.]+$)")
 _CLEAR_SECRETS_JS = """secrets => document.querySelectorAll("input").forEach(e => {
   if (e.type === "password" || secrets.includes(e.value)) e.value = ""; })"""
@@ -149,7 +151,7 @@ class BrowserSession:
                 headless=self.headless,
                 args=CHROMIUM_ARGS,
                 accept_downloads=True,
-                timeout=self.timeout * 1000,
+                timeout=max(self.timeout, LAUNCH_SECONDS) * 1000,  # a busy machine starts slowly
             )
         except BaseException:
             self._playwright.stop()
@@ -191,6 +193,7 @@ class BrowserSession:
     def login(self) -> None:
         """`--login`: open a page that needs a session (signing in if needed), save it."""
         self.open(self.site.home_path)
+        refused_file(self).unlink(missing_ok=True)  # a person logged in: the breaker closes
         self._save_state()
         log.info("%s session saved (account %r)", self.site.service, self.account)
 

@@ -189,10 +189,49 @@ def authenticate(session) -> None:
         state = _submit(session, "2fa")
     if state != "ok":
         prefix = session.creds.prefix or site.credential_prefix
+        if state == "login" and not session.login_mode and session.creds.complete:
+            _refused(session)  # never submitted again by a nightly run: accounts get locked
         raise AuthRequired(
             f"login rejected (check {prefix}_EMAIL and {prefix}_PASSWORD); "
             f"log in again with: {command}"
         )
+    refused_file(session).unlink(missing_ok=True)  # a person logged in, or the login works
+
+
+REFUSED_FILE = "login_refused.json"
+
+
+def refused_file(session) -> Path:
+    """The circuit breaker of an account's login, beside its saved session."""
+    return Path(session.profile) / REFUSED_FILE
+
+
+def _fingerprint(creds: Credentials) -> str:
+    """A hash of the login (never the password itself) to notice when settings change."""
+    import hashlib
+
+    return hashlib.sha256(f"{creds.email}\0{creds.password}".encode()).hexdigest()[:16]
+
+
+def _refused(session) -> None:
+    import json
+    from datetime import UTC, datetime
+
+    path = refused_file(session)
+    at = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    path.write_text(json.dumps({"at": at, "login": _fingerprint(session.creds)}), "utf-8")
+
+
+def _breaker_open(session) -> str | None:
+    """When this login was refused before (and the settings did not change since): when."""
+    import json
+
+    path = refused_file(session)
+    try:
+        refused = json.loads(path.read_text("utf-8"))
+    except (OSError, ValueError):
+        return None
+    return refused.get("at") if refused.get("login") == _fingerprint(session.creds) else None
 
 
 def _sign_in(session) -> str:
@@ -202,6 +241,12 @@ def _sign_in(session) -> str:
     if not creds.complete and not session.headless:
         log.info("log in in the browser window (%ds)", session.login_timeout)
         return session.poll(lambda: _past_login(session), "a person to log in", person=True)
+    if not session.login_mode and (when := _breaker_open(session)):
+        raise AuthRequired(
+            f"the platform refused this login on {when}; not tried again by unattended runs "
+            f"(platforms lock accounts after repeated failures): fix the password in .env or "
+            f"log in by hand with: {session.command}"
+        )
     email = creds.email or session.ask("email: ")
     password = creds.password or session.ask("password: ", True)
     register_secret(password)

@@ -10,11 +10,14 @@ always show the newest run.
 from __future__ import annotations
 
 import json
+import logging
 from html import escape
 
 from datalake.logs import redact, redact_obj
 from datalake.paths import Lake
 from datalake.storage.atomic import atomic_write_text
+
+log = logging.getLogger(__name__)
 
 _STYLE = """body{font:14px system-ui,sans-serif;margin:2em;color:#222}
 table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:4px 8px;text-align:left}
@@ -65,9 +68,70 @@ def _set_aside(record: dict, kind: str) -> str:
     )
 
 
-def render_html(record: dict) -> str:
-    """The HTML run report for a run record."""
+def _failed_items(record: dict) -> str:
+    return "".join(
+        f"<li>{escape(r['service'])} {escape(r['stage'])}: exit {r['exit_code']}: "
+        f"{escape((r.get('details') or {}).get('message') or r['status'])}</li>"
+        for r in record["scripts"]
+        if r.get("exit_code") in (1, 2) or str(r.get("exit_code", "")).startswith("-")
+    )
+
+
+def _stale_items(record: dict) -> str:
+    return "".join(
+        f'<li class="{"bad" if t["state"] == "error" else "warn"}">{escape(t["table"])}: '
+        f"{escape(t['state'])}: {escape(t['reason'])}</li>"
+        for t in record.get("freshness") or []
+        if t["state"] in ("warn", "error")
+    )
+
+
+def _quality_items(record: dict) -> str:
+    return "".join(
+        f'<li class="{"bad" if q["severity"] == "error" else "warn"}">{escape(q["table"])}: '
+        f"{escape(q['check'])}: {escape(q['detail'])}</li>"
+        for q in record.get("quality") or []
+    )
+
+
+def _tables(record: dict, previous: dict | None) -> str:
+    """Per curated table: rows, the change since the previous run, freshness."""
+    before = {t["table"]: t["rows"] for t in (previous or {}).get("freshness") or []}
+    rows = []
+    for t in record.get("freshness") or []:
+        change = t["rows"] - before[t["table"]] if t["table"] in before else None
+        delta = "" if change is None else f"{change:+d}"
+        css = {"ok": "ok", "warn": "warn", "error": "bad"}.get(t["state"], "skip")
+        cells = [t["table"], str(t["rows"]), delta, t["newest_data"], t["last_extracted"]]
+        cells += [t["state"], t["reason"]]
+        rows.append(
+            f'<tr class="{css}">' + "".join(f"<td>{escape(c)}</td>" for c in cells) + "</tr>"
+        )
+    if not rows:
+        return ""
+    head = "".join(
+        f"<th>{h}</th>"
+        for h in (
+            "table",
+            "rows",
+            "rows vs last run",
+            "newest data",
+            "last extraction",
+            "freshness",
+            "why",
+        )
+    )
+    return f"<h2>Curated tables</h2><table><tr>{head}</tr>{''.join(rows)}</table>"
+
+
+def render_html(
+    record: dict, charts: list[tuple[str, str]] = (), previous: dict | None = None
+) -> str:
+    """The HTML run report for a run record (with its charts, and the previous run's record
+    for the row changes)."""
     rows = "\n".join(_row(r) for r in record["scripts"])
+    failed, stale, quality = _failed_items(record), _stale_items(record), _quality_items(record)
+    figures = "".join(f"<h3>{escape(title)}</h3>{html}" for title, html in charts)
     logins = "".join(_login_item(x) for x in record["login_needed"])
     quarantine_items, retired_items = (
         _set_aside(record, "quarantined"),
@@ -110,8 +174,12 @@ def render_html(record: dict) -> str:
 <p>{escape(record["started_at"])} to {escape(record["finished_at"])}, lake
 <code>{escape(record["lake_root"])}</code></p>
 {interrupted}
+{f"<h2>Needs you: failed</h2><ul>{failed}</ul>" if failed else ""}
 {f"<h2>Needs a person: log in again or renew a token</h2><ul>{logins}</ul>" if logins else ""}
 {f"<h2>Quarantined input</h2><ul>{quarantine_items}</ul>" if quarantine_items else ""}
+{f"<h2>Stale tables</h2><ul>{stale}</ul>" if stale else ""}
+{f"<h2>Data quality</h2><ul>{quality}</ul>" if quality else ""}
+{_tables(record, previous)}
 {f"<h2>Retired raw files</h2><ul>{retired_items}</ul>" if retired_items else ""}
 {f"<h2>Ignored input</h2><ul>{ignored_items}</ul>" if ignored_items else ""}
 <h2>Scripts</h2><table><tr><th>service</th><th>stage</th><th>script</th><th>status</th>
@@ -119,14 +187,41 @@ def render_html(record: dict) -> str:
 {rows}</table>
 {mirrored}
 {f"<h2>Warnings</h2><ul>{warnings}</ul>" if warnings else ""}
+{f"<h2>Charts</h2>{figures}" if figures else ""}
 </body></html>
 """
 
 
+def _history(lake: Lake, record: dict, keep: int = 30) -> list[dict]:
+    """The last `keep` run records, oldest first, this one last."""
+    runs = []
+    for path in sorted(lake.runs.glob("*/run.json"))[-keep:]:
+        try:
+            old = json.loads(path.read_text("utf-8"))
+        except (OSError, ValueError):
+            continue
+        if old.get("run_id") != record["run_id"]:
+            runs.append(old)
+    return [*runs[-(keep - 1) :], record]
+
+
 def write_reports(lake: Lake, run_id: str, record: dict) -> None:
-    """Write run.json and report.html for a run, and the `latest` copies."""
+    """Write run.json and report.html (with its charts) for a run, and the `latest` copies."""
     text = redact(json.dumps(redact_obj(record), indent=1, default=str)) + "\n"
-    html = redact(render_html(record))
+    history = _history(lake, record)
+    try:
+        from datalake.run.charts import report_charts
+
+        charts = report_charts(lake.root, history)
+    except Exception as error:  # charts are for people: a broken one never loses a record
+        log.warning("charts not drawn: %s", error)
+        charts = []
+    previous = history[-2] if len(history) > 1 else None
+    # the images go in after redaction: base64 text must never be rewritten by a mask
+    marks = [(title, f"<!--chart-{n}-->") for n, (title, _) in enumerate(charts)]
+    html = redact(render_html(record, marks, previous))
+    for (_, mark), (_, image) in zip(marks, charts, strict=True):
+        html = html.replace(mark, image, 1)
     folder = lake.run_dir(run_id)
     atomic_write_text(folder / "run.json", text)
     atomic_write_text(folder / "report.html", html)

@@ -197,6 +197,14 @@ def _run_one(
     outcome.log = lake.relative(log_path)
     timeout = settings.extractor_timeout if script.is_extractor else settings.script_timeout
     attempts = 1 + (settings.extractor_retries if script.is_extractor else 0)
+    failing = failing_since(lake, script) if script.is_extractor else None
+    if failing:  # the circuit breaker: once a day, without retries, until it works again
+        since, tried_today = failing
+        if tried_today and not args.force:
+            log.warning("%s failing since %s: already tried today, skipped", script.name, since)
+            return _skipped(script, f"failing since {since}, tried once a day")
+        log.warning("%s failing since %s: one attempt, no retries", script.name, since)
+        attempts = 1
     for attempt in range(1, attempts + 1):
         outcome.attempts = attempt
         code = _run_process(script, args, run_id, timeout, log_path, processes, early)
@@ -223,7 +231,39 @@ def _run_one(
         if code == TIMEOUT_EXIT
         else EXIT_MEANING.get(code, f"crashed (exit {code})")
     )
+    if failing and code in (EXIT_FAILED, TIMEOUT_EXIT):
+        outcome.status += f" (failing since {failing[0]})"
     return outcome
+
+
+def failing_since(lake: Lake, script: Script) -> tuple[str, bool] | None:
+    """(since when, tried today) if the extractor failed in each of the last
+    `DATALAKE_BREAKER_NIGHTS` runs that tried it (default 3), else None."""
+    import json
+
+    from datalake.settings import int_setting
+
+    nights = int_setting("DATALAKE_BREAKER_NIGHTS", 3, minimum=1)
+    tries: list[tuple[str, int | None]] = []  # (started_at, exit code), newest first
+    for path in sorted(lake.runs.glob("*/run.json"), reverse=True):
+        try:
+            record = json.loads(path.read_text("utf-8"))
+        except (OSError, ValueError):
+            continue
+        for old in record.get("scripts", []):
+            if old["service"] == script.service and old["script"] == script.path.name:
+                if old.get("exit_code") is not None:
+                    tries.append((record["started_at"], old["exit_code"]))
+        if len(tries) > 60:
+            break
+    streak = []
+    for started, code in tries:
+        if code not in (EXIT_FAILED, TIMEOUT_EXIT):
+            break
+        streak.append(started)
+    if len(streak) < nights:
+        return None
+    return streak[-1][:10], streak[0][:10] == iso(utc_now())[:10]
 
 
 def _skipped(script: Script, why: str) -> Outcome:
@@ -321,6 +361,9 @@ def _finish(
         key = report_key(outcome.service, outcome.stage, outcome.script)
         outcome.details = details.get(key, {}) if outcome.log else {}
     codes = [o.exit_code for o in outcomes if o.exit_code not in (None, EXIT_NOT_CONFIGURED)]
+    freshness, quality = ([], []) if stopped else _health(lake)
+    if any(q["severity"] == "error" for q in quality):
+        codes.append(EXIT_FAILED)  # curated disagrees with a platform's own totals: never ok
     stages_code = worst_exit(codes)
     if mirror is not None:
         codes.append(mirror["exit_code"])
@@ -341,6 +384,8 @@ def _finish(
         "flags": {k: v for k, v in vars(args).items() if v},
         "warnings": warnings,
         "mirror": mirror,
+        "freshness": freshness,
+        "quality": quality,
         "login_needed": [
             {"service": o.service, "command": _login_command(o)}
             for o in outcomes
@@ -351,7 +396,34 @@ def _finish(
     write_reports(lake, run_id, record)
     for needed in record["login_needed"]:  # on the terminal too: cron mails it to a person
         log.warning("%s needs a person: %s", needed["service"], needed["command"])
+    _alert(lake, record)
     return code
+
+
+def _health(lake: Lake) -> tuple[list[dict], list[dict]]:
+    """Freshness of every curated table and the data-quality findings; never fails the run."""
+    from datalake.freshness import check_all
+    from datalake.quality import check_lake
+
+    try:
+        freshness = [state.as_record() for state in check_all(lake)]
+    except Exception as error:  # a status problem is reported, it must not lose the run record
+        log.warning("freshness could not be checked: %s", error)
+        freshness = []
+    return freshness, check_lake(lake)
+
+
+def _alert(lake: Lake, record: dict) -> None:
+    """One message through the configured channels (`DATALAKE_ALERT_URLS`); never fails."""
+    from datalake.run.alerts import notify
+
+    try:
+        outcome = notify(lake.root, record)
+    except Exception as error:
+        log.warning("alert not sent: %s", error)
+        return
+    if outcome not in ("off", "quiet", "unchanged"):
+        log.info("alert: %s", outcome)
 
 
 def _meaning(code: int, stopped) -> str:

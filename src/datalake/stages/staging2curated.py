@@ -16,6 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+from datalake.freshness import Freshness
 from datalake.run.records import EXIT_OK
 from datalake.storage.atomic import sweep_stale_temps
 from datalake.storage.changes import ABSENT, Changes
@@ -34,6 +35,7 @@ class CuratedTable:
     partition: str | None = None
     schema_for: Callable[[StagingReader], str] | None = None  # schema file stem, if it varies
     inputs: tuple[str, ...] | None = None  # staging datasets it reads (None: all of them)
+    freshness: Freshness = Freshness()  # how stale it may get (`datalake status`, the report)
 
 
 class StagingReader:

@@ -9,6 +9,7 @@ Apple daily streams side by side; a day unknown for one platform stays empty, an
 one, else the Apple page's.
 """
 
+from datalake.freshness import Freshness
 from datalake.stages.driver import run_stage
 from datalake.stages.shared_tables import EARNINGS_COLUMNS, earnings_rows, tidy_daily_streams
 from datalake.stages.staging2curated import CuratedTable, StagingReader, publish_curated
@@ -58,10 +59,22 @@ def _bank_schema(staging: StagingReader) -> str:
 
 
 STATEMENT, STREAMS = ("bank_details",), ("spotify_streams", "apple_streams")
+# the statement comes monthly; sale months trail it by 2-3 months; the stats pages lag ~2 days
+MONTHLY_STATEMENT = Freshness(date_column="Reporting Date", data_warn_days=40, data_error_days=70)
+SALE_MONTHS = Freshness(date_column="sale_month", data_warn_days=130, data_error_days=190)
+STATS = Freshness(data_warn_days=4, data_error_days=7)
 TABLES = [
-    CuratedTable("dk_bank_details", bank_details, schema_for=_bank_schema, inputs=STATEMENT),
-    CuratedTable("earnings", earnings, partition=SERVICE, inputs=STATEMENT),
-    CuratedTable("tidy_daily_streams", daily_streams, partition=SERVICE, inputs=STREAMS),
+    CuratedTable(
+        "dk_bank_details",
+        bank_details,
+        schema_for=_bank_schema,
+        inputs=STATEMENT,
+        freshness=MONTHLY_STATEMENT,
+    ),
+    CuratedTable("earnings", earnings, partition=SERVICE, inputs=STATEMENT, freshness=SALE_MONTHS),
+    CuratedTable(
+        "tidy_daily_streams", daily_streams, partition=SERVICE, inputs=STREAMS, freshness=STATS
+    ),
 ]
 
 

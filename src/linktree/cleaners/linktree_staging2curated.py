@@ -4,6 +4,7 @@ Output: `linktree_analytics`, one row per date: views, unique views, clicks, uni
 click-through rate as Linktree gives it (the latest extraction already won in staging).
 """
 
+from datalake.freshness import Freshness
 from datalake.stages.driver import run_stage
 from datalake.stages.staging2curated import CuratedTable, StagingReader, publish_curated
 
@@ -12,7 +13,7 @@ def analytics(staging: StagingReader):
     return staging.table("analytics")
 
 
-TABLES = [CuratedTable("linktree_analytics", analytics)]
+TABLES = [CuratedTable("linktree_analytics", analytics, freshness=Freshness(data_warn_days=3))]
 
 
 def main() -> None:

@@ -6,6 +6,7 @@ draft or scheduled in the latest listing is left out). Rates are the ratios the 
 `send_time` is UTC. The latest extraction already won in staging.
 """
 
+from datalake.freshness import Freshness
 from datalake.stages.driver import run_stage
 from datalake.stages.staging2curated import CuratedTable, StagingReader, publish_curated
 
@@ -25,8 +26,18 @@ def campaign_reports(staging: StagingReader) -> list[dict]:
 
 
 TABLES = [
-    CuratedTable("mailchimp_audience_growth", audience_growth, inputs=("growth_history", "lists")),
-    CuratedTable("mailchimp_campaign_reports", campaign_reports, inputs=("reports", "campaigns")),
+    CuratedTable(
+        "mailchimp_audience_growth",
+        audience_growth,
+        inputs=("growth_history", "lists"),
+        freshness=Freshness(date_column="month", data_warn_days=35, data_error_days=65),
+    ),
+    CuratedTable(  # campaigns come when they come: only the extraction's age is checked
+        "mailchimp_campaign_reports",
+        campaign_reports,
+        inputs=("reports", "campaigns"),
+        freshness=Freshness(date_column=None),
+    ),
 ]
 
 

@@ -15,6 +15,7 @@ the object tables on their unique ids (no fan-out). Unknown stays empty, never 0
 import logging
 from decimal import Decimal
 
+from datalake.freshness import Freshness
 from datalake.stages.driver import run_stage
 from datalake.stages.staging2curated import CuratedTable, StagingReader, publish_curated
 from datalake.tables.lineage import LINEAGE_COLUMNS
@@ -85,9 +86,10 @@ def campaigns_daily(staging: StagingReader) -> list[dict]:
     ]
 
 
+SAME_DAY = Freshness(data_warn_days=2, data_error_days=4)  # Meta reports the same day
 TABLES = [
-    CuratedTable("metaads_campaigns_daily", campaigns_daily),
-    CuratedTable("metaads_ads_daily", ads_daily),
+    CuratedTable("metaads_campaigns_daily", campaigns_daily, freshness=SAME_DAY),
+    CuratedTable("metaads_ads_daily", ads_daily, freshness=SAME_DAY),
 ]
 
 

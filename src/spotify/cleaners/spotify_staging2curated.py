@@ -7,6 +7,7 @@ dates). Both are their own tables: Spotify for Artists counts overlap the distri
 counts, so they never go into `tidy_daily_streams` or any sum with them.
 """
 
+from datalake.freshness import Freshness
 from datalake.stages.driver import run_stage
 from datalake.stages.staging2curated import CuratedTable, StagingReader, publish_curated
 
@@ -24,8 +25,18 @@ def song_metrics(staging: StagingReader):
 
 
 TABLES = [
-    CuratedTable("spotify_audience", audience, inputs=("audience", "artists")),
-    CuratedTable("spotify_song_metrics", song_metrics, inputs=("song_metrics",)),
+    CuratedTable(
+        "spotify_audience",
+        audience,
+        inputs=("audience", "artists"),
+        freshness=Freshness(data_warn_days=3, data_error_days=6),
+    ),
+    CuratedTable(
+        "spotify_song_metrics",
+        song_metrics,
+        inputs=("song_metrics",),
+        freshness=Freshness(date_column="extraction_date", data_warn_days=2, data_error_days=4),
+    ),
 ]
 
 

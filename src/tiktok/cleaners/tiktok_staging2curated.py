@@ -6,6 +6,7 @@ count only on days an export or a profile capture gave it (never carried onto ot
 unknown. A day known only from a follower count has empty counts.
 """
 
+from datalake.freshness import Freshness
 from datalake.stages.driver import run_stage
 from datalake.stages.staging2curated import CuratedTable, StagingReader, publish_curated
 from datalake.tables.lineage import LINEAGE_COLUMNS
@@ -32,7 +33,7 @@ def analytics(staging: StagingReader) -> list[dict]:
     return [{**row, "engagement_rate": engagement_rate(row)} for _, row in sorted(days.items())]
 
 
-TABLES = [CuratedTable("tiktok_analytics", analytics)]
+TABLES = [CuratedTable("tiktok_analytics", analytics, freshness=Freshness(data_warn_days=3))]
 
 
 def main() -> None:

@@ -10,6 +10,7 @@ other, and so does `combined_streams`). Row lineage in `tidy_daily_streams` is t
 document's when the day has one, else the Apple document's.
 """
 
+from datalake.freshness import Freshness
 from datalake.stages.driver import run_stage
 from datalake.stages.shared_tables import earnings_rows, tidy_daily_streams
 from datalake.stages.staging2curated import CuratedTable, StagingReader, publish_curated
@@ -44,13 +45,17 @@ def daily_streams(staging: StagingReader):
     return tidy_daily_streams(staging, SERVICE)
 
 
+# monthly reports, a month or two after the sales; the analytics lag 2-4 days
+SALE_MONTHS = Freshness(date_column="sale_month", data_warn_days=100, data_error_days=160)
+ANALYTICS = Freshness(data_warn_days=5, data_error_days=8)
 TABLES = [
-    CuratedTable("earnings", earnings, partition=SERVICE, inputs=("sales",)),
+    CuratedTable("earnings", earnings, partition=SERVICE, inputs=("sales",), freshness=SALE_MONTHS),
     CuratedTable(
         "tidy_daily_streams",
         daily_streams,
         partition=SERVICE,
         inputs=("spotify_streams", "apple_streams"),
+        freshness=ANALYTICS,
     ),
 ]
 

@@ -5,6 +5,7 @@ per video and day, with the video's latest title). The latest extraction already
 YouTube views are not streams: they never go into any sum with the distributors' counts.
 """
 
+from datalake.freshness import Freshness
 from datalake.stages.driver import run_stage
 from datalake.stages.staging2curated import CuratedTable, StagingReader, publish_curated
 
@@ -19,9 +20,12 @@ def video_daily(staging: StagingReader) -> list[dict]:
     return [{**row, "video_title": titles.get(row["video_id"])} for row in rows]
 
 
+LAG = Freshness(data_warn_days=4, data_error_days=7)  # 2-3 days of reporting lag
 TABLES = [
-    CuratedTable("youtube_channel_daily", channel_daily, inputs=("channel_daily",)),
-    CuratedTable("youtube_video_daily", video_daily, inputs=("video_daily", "videos")),
+    CuratedTable("youtube_channel_daily", channel_daily, inputs=("channel_daily",), freshness=LAG),
+    CuratedTable(
+        "youtube_video_daily", video_daily, inputs=("video_daily", "videos"), freshness=LAG
+    ),
 ]
 
 
