@@ -246,3 +246,46 @@ def test_an_extractor_failing_three_nights_is_tried_once_a_day_without_retries(t
     (outcome,) = json.loads((tmp_path / "_runs" / "latest.json").read_text())["scripts"]
     assert outcome["status"] == f"skipped: failing since {since}, tried once a day"
     assert again.returncode == 0
+
+
+def _table_rows(root: Path) -> dict[tuple, tuple]:
+    import csv
+
+    with open(root / "curated" / "tiktok_analytics.csv", encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    return {
+        (r["account"], r["date"]): tuple(v for k, v in r.items() if not k.startswith("_"))
+        for r in rows
+    }
+
+
+def test_the_report_counts_rows_added_changed_and_removed_by_this_run(tmp_path):
+    first = [p for p in (SAMPLES / "tiktok").rglob("*") if p.is_file() and "20261109" in p.name]
+    for path in first:
+        target = tmp_path / "landing" / "tiktok" / path.relative_to(SAMPLES / "tiktok")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(path.read_bytes())
+    assert run_runner(tmp_path, *NO_EXTRACTORS).returncode == 0
+    before = _table_rows(tmp_path)
+    shutil.copytree(SAMPLES / "tiktok", tmp_path / "landing" / "tiktok", dirs_exist_ok=True)
+    assert run_runner(tmp_path, *NO_EXTRACTORS).returncode == 0
+    after = _table_rows(tmp_path)
+    expected = {
+        "added": len(after.keys() - before.keys()),
+        "changed": sum(1 for k in after.keys() & before.keys() if after[k] != before[k]),
+        "removed": len(before.keys() - after.keys()),
+    }
+    assert expected["added"] > 0 and expected["changed"] > 0
+    record = json.loads((tmp_path / "_runs" / "latest.json").read_text("utf-8"))
+    (published,) = [
+        t
+        for s in record["scripts"]
+        for t in s["details"].get("tables", [])
+        if t["table"] == "tiktok_analytics"
+    ]
+    assert {k: published[k] for k in expected} == expected
+    report = (tmp_path / "_runs" / "latest.html").read_text("utf-8")
+    line = (
+        f"+{expected['added']} added, {expected['changed']} changed, -{expected['removed']} removed"
+    )
+    assert line in report

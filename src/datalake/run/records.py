@@ -72,6 +72,7 @@ class ScriptReport:
     retired: list[dict[str, str]] = field(default_factory=list)
     ignored: list[dict[str, str]] = field(default_factory=list)  # and discarded (personal data)
     warnings: list[str] = field(default_factory=list)  # data quality: kept as given, but odd
+    tables: list[dict] = field(default_factory=list)  # curated tables published: rows, changes
     outputs: list[str] = field(default_factory=list)
     message: str = ""
     login_hint: str = ""  # exit 3: how to renew the credentials (else the runner says --login)

@@ -94,16 +94,31 @@ def _quality_items(record: dict) -> str:
     )
 
 
+def _this_run(record: dict, name: str) -> str:
+    """What this run did to a table: rows added, changed, removed (by key), or nothing."""
+    published = [
+        t
+        for r in record["scripts"]
+        for t in (r.get("details") or {}).get("tables", [])
+        if t["table"] == name
+    ]
+    if not published:
+        return "not rebuilt"
+    done = published[0]
+    if not done.get("changed"):
+        return "unchanged"
+    if "added" not in done:
+        return f"rewritten ({done['rows']} rows; too large to compare)"
+    return f"+{done['added']} added, {done['changed']} changed, -{done['removed']} removed"
+
+
 def _tables(record: dict, previous: dict | None) -> str:
-    """Per curated table: rows, the change since the previous run, freshness."""
-    before = {t["table"]: t["rows"] for t in (previous or {}).get("freshness") or []}
+    """Per curated table: rows, what this run changed in it, freshness."""
     rows = []
     for t in record.get("freshness") or []:
-        change = t["rows"] - before[t["table"]] if t["table"] in before else None
-        delta = "" if change is None else f"{change:+d}"
         css = {"ok": "ok", "warn": "warn", "error": "bad"}.get(t["state"], "skip")
-        cells = [t["table"], str(t["rows"]), delta, t["newest_data"], t["last_extracted"]]
-        cells += [t["state"], t["reason"]]
+        cells = [t["table"], str(t["rows"]), _this_run(record, t["table"]), t["newest_data"]]
+        cells += [t["last_extracted"], t["state"], t["reason"]]
         rows.append(
             f'<tr class="{css}">' + "".join(f"<td>{escape(c)}</td>" for c in cells) + "</tr>"
         )
@@ -111,15 +126,7 @@ def _tables(record: dict, previous: dict | None) -> str:
         return ""
     head = "".join(
         f"<th>{h}</th>"
-        for h in (
-            "table",
-            "rows",
-            "rows vs last run",
-            "newest data",
-            "last extraction",
-            "freshness",
-            "why",
-        )
+        for h in ("table", "rows", "this run", "newest data", "last extraction", "freshness", "why")
     )
     return f"<h2>Curated tables</h2><table><tr>{head}</tr>{''.join(rows)}</table>"
 

@@ -191,9 +191,16 @@ def publish_curated(ctx, tables: Sequence[CuratedTable]) -> int:
     # Tables are independent: build them side by side (pyarrow releases the GIL), each in a
     # thread of its own, so a big statement's tables share the cores and one read of it.
     jobs = [(rel, table, readers[table.name]) for rel, table in todo]
+    table_names = {rel: table.name for rel, table in todo}
+    partitions = {rel: table.partition for rel, table in todo}
     with ThreadPoolExecutor(max(1, len(jobs))) as pool:
         for rel, result in pool.map(lambda job: build_and_publish(*job), jobs):
             ctx.report.rows_out += result.rows
+            label = f"{table_names[rel]}:{partitions[rel]}" if partitions[rel] else table_names[rel]
+            ctx.report.tables.append(
+                {"table": label, "rows": result.rows, "changed": result.changed}
+                | ({**result.changes} if result.changes else {})
+            )
             outputs[rel] = "changed" if result.changed else "unchanged"
             if not (ctx.lake.root / rel).exists():  # no rows of this service, none written
                 outputs[rel] = ABSENT

@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 from datalake.paths import Lake
 from datalake.storage.curated import commit_files, current_meta, table_lock, temp_pair
@@ -26,6 +27,51 @@ class PublishResult:
     table: str
     changed: bool
     rows: int  # rows written by this publisher (its partition's, for a shared table)
+    # rows added, changed and removed by key (this publisher's rows), None if not counted
+    changes: dict | None = None
+
+
+DIFF_MAX_ROWS = 1_000_000  # above this the run report gives row counts only
+
+
+def _joined(table, names: list[str]) -> list[str]:
+    """Each row's values of `names` as one text (null distinct from empty)."""
+    import pyarrow.compute as pc
+
+    parts = [pc.fill_null(pc.cast(table.column(n), "string"), "\x00") for n in names]
+    return pc.binary_join_element_wise(*parts, "\x1f").to_pylist()
+
+
+def row_changes(old: Path, new: Path, key, partition, column: str) -> dict | None:
+    """{added, changed, removed} rows between two versions of a table, by key (lineage
+    columns aside), for one source's partition if given; None without a key or when large."""
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    from datalake.tables.lineage import LINEAGE_COLUMNS
+
+    if not key:
+        return None
+    tables = []
+    for path in (old, new):
+        if not path.exists():
+            tables.append({})
+            continue
+        table = pq.read_table(path)
+        if partition is not None and column in table.column_names:
+            table = table.filter(pc.equal(table.column(column), partition))
+        if table.num_rows > DIFF_MAX_ROWS:
+            return None
+        data = [c for c in table.column_names if c not in LINEAGE_COLUMNS]
+        keys, rows = _joined(table, list(key)), _joined(table, data)
+        tables.append(dict(zip(keys, rows, strict=True)))
+    before, after = tables
+    common = before.keys() & after.keys()
+    return {
+        "added": len(after.keys() - before.keys()),
+        "changed": sum(1 for k in common if before[k] != after[k]),
+        "removed": len(before.keys() - after.keys()),
+    }
 
 
 def _existing_sources(lake: Lake, name: str, column: str) -> list[str]:
@@ -139,6 +185,17 @@ def publish(
                 log.info("%s unchanged (%d rows)", name, result.rows)
                 return PublishResult(name, False, own_rows(result.rows))
             sources = sorted(s for s, n in counts.items() if n)
+            try:
+                diff = row_changes(
+                    lake.curated / f"{name}.parquet",
+                    parquet_temp,
+                    schema.key,
+                    partition,
+                    partition_column,
+                )
+            except Exception as error:  # counting is for the report: never blocks a publish
+                log.warning("%s: rows changed not counted: %s", name, error)
+                diff = None
             commit_files(
                 lake,
                 name,
@@ -148,7 +205,7 @@ def publish(
                 rows=result.rows,
                 sources=sources if partition is not None else None,
             )
-            return PublishResult(name, True, own_rows(result.rows))
+            return PublishResult(name, True, own_rows(result.rows), diff)
         finally:
             for temp in (csv_temp, parquet_temp):
                 temp.unlink(missing_ok=True)
