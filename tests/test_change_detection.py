@@ -44,7 +44,8 @@ def test_a_lake_where_only_one_service_has_data_reruns_as_a_no_op(tmp_path):
 def _stream_rows(source: str, day: str, n: int):
     import pyarrow as pa
 
-    lineage = {c: ["r"] for c in ("_run_id", "_source_file", "_source_sha256", "_extracted_at")}
+    lineage = {c: ["r"] for c in ("_run_id", "_source_file", "_source_sha256")}
+    lineage["_extracted_at"] = ["2026-11-30T06:00:00Z"]  # lineage times are UTC ISO text
     return pa.table(
         {
             "date": [day],
@@ -93,10 +94,8 @@ def test_tidy_daily_streams_of_a_source_with_one_platform_only():
                 {
                     "date": pa.array([20454], pa.date32()),
                     "streams": pa.array([12], pa.int64()),
-                    **{
-                        c: ["x"]
-                        for c in ("_run_id", "_source_file", "_source_sha256", "_extracted_at")
-                    },
+                    **{c: ["x"] for c in ("_run_id", "_source_file", "_source_sha256")},
+                    "_extracted_at": ["2026-11-30T06:00:00Z"],
                 }
             )
 

@@ -187,7 +187,8 @@ def test_partition_update_keeps_other_sources_and_orders_them(lake_root):
 
     lake = Lake(lake_root)
     schema = table_schema(REPO / "src" / "distrokid", "tidy_daily_streams")
-    lineage = {c: ["r"] for c in ("_run_id", "_source_file", "_source_sha256", "_extracted_at")}
+    lineage = {c: ["r"] for c in ("_run_id", "_source_file", "_source_sha256")}
+    lineage["_extracted_at"] = ["2026-11-30T06:00:00Z"]  # lineage times are UTC ISO text
 
     def rows(source, day, n):
         return pa.table(
@@ -437,7 +438,8 @@ def test_rewriting_one_partition_keeps_the_other_sources_bytes(lake_root):
 
     lake = Lake(lake_root)
     schema = table_schema(REPO / "src" / "distrokid", "earnings")
-    lineage = {c: ["r"] for c in ("_run_id", "_source_file", "_source_sha256", "_extracted_at")}
+    lineage = {c: ["r"] for c in ("_run_id", "_source_file", "_source_sha256")}
+    lineage["_extracted_at"] = ["2026-11-30T06:00:00Z"]  # lineage times are UTC ISO text
 
     def line(source, artist, line_id):
         return pa.table(

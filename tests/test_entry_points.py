@@ -54,7 +54,8 @@ def test_datalake_restore_lists_and_restores_a_curated_table(tmp_path):
 
     lake = Lake(tmp_path)
     schema = table_schema(tmp_path, "tidy_daily_streams")
-    lineage = {c: ["r"] for c in ("_run_id", "_source_file", "_source_sha256", "_extracted_at")}
+    lineage = {c: ["r"] for c in ("_run_id", "_source_file", "_source_sha256")}
+    lineage["_extracted_at"] = ["2026-11-30T06:00:00Z"]  # lineage times are UTC ISO text
     import pyarrow as pa
 
     for n in (1, 2):

@@ -5,6 +5,7 @@
     datalake restore TABLE ...    list or restore archived versions of a curated table
     datalake quarantine [...]     list quarantined and retired files with their reasons
     datalake show TABLE           a staging or curated table: schema, row count, first rows
+    datalake sql "SELECT ..."     a SQL query over the curated tables (curated/lake.duckdb)
     datalake status [--json]      freshness per curated table, services, sessions, mirror
     datalake storage push|pull|verify   the MinIO (S3) mirror of the zones
 
@@ -23,6 +24,7 @@ COMMANDS = {  # name: (module, one line of help)
     "restore": ("datalake.storage.restore", "list or restore archived versions of a curated table"),
     "quarantine": ("datalake.stages.quarantine", "list quarantined and retired files with reasons"),
     "show": ("datalake.show", "a staging or curated table: schema, row count, first rows"),
+    "sql": ("datalake.sql", "run a SQL query over the curated tables (DuckDB, lake.duckdb)"),
     "status": ("datalake.status", "the lake at a glance: freshness per table, services, sessions"),
     "storage": ("datalake.storage.mirror", "the MinIO mirror: push, pull (rebuild a lake), verify"),
 }

@@ -401,9 +401,16 @@ def _finish(
 
 
 def _health(lake: Lake) -> tuple[list[dict], list[dict]]:
-    """Freshness of every curated table and the data-quality findings; never fails the run."""
+    """Freshness of every curated table and the data-quality findings (and the SQL views over
+    the tables brought up to date); never fails the run."""
     from datalake.freshness import check_all
     from datalake.quality import check_lake
+    from datalake.sql import ensure_views
+
+    try:
+        ensure_views(lake)
+    except Exception as error:  # the views are a convenience: the tables are what matters
+        log.warning("curated/lake.duckdb not updated: %s", error)
 
     try:
         freshness = [state.as_record() for state in check_all(lake)]

@@ -256,6 +256,14 @@ def _slices(table: pa.Table, parts: int) -> list[pa.Table]:
     return [table.slice(i, step) for i in range(0, table.num_rows, step)]
 
 
+def _with_times(arrow_schema):
+    """The curated Parquet schema: `_extracted_at` as a UTC timestamp (seconds)."""
+    index = arrow_schema.get_field_index("_extracted_at")
+    if index < 0:
+        return arrow_schema
+    return arrow_schema.set(index, pa.field("_extracted_at", pa.timestamp("s", tz="UTC")))
+
+
 def write_table(
     batches: Iterable,
     schema,
@@ -269,9 +277,10 @@ def write_table(
     CSV text is produced in slices on a small thread pool (pyarrow releases the GIL) and
     written in order, and Parquet is written on its own thread, so large tables use every core
     while only a few batches are in memory at a time. `check` validates each batch's values.
-    Parquet decimals are decimal128(38, 18) unless `decimals_as_text` keeps their exact text.
+    Parquet decimals are decimal128(38, 18) unless `decimals_as_text` keeps their exact text;
+    `_extracted_at` is a UTC timestamp there (peer engines read it as time; CSV keeps its text).
     """
-    parquet_schema = schema.arrow_schema(for_parquet=not decimals_as_text)
+    parquet_schema = _with_times(schema.arrow_schema(for_parquet=not decimals_as_text))
     workers = max(2, min(4, os.cpu_count() or 2))
     rows, pending = 0, deque()
     parquet_writer = (  # no Arrow schema stored: readers see lineage as text, not dictionaries
