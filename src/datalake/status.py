@@ -47,7 +47,7 @@ def services(lake: Lake, runs: list[dict]) -> list[dict]:
                 }
     for entry in seen.values():
         codes = [s["exit_code"] for s in entry["scripts"].values() if s["exit_code"] is not None]
-        bad = [c for c in codes if c in (1, 2, 3)]
+        bad = [c for c in codes if c not in (0, 4, 5)]  # 3 (login), timeouts, crashes too
         entry["outcome"] = "failed" if bad else "ok" if codes else "not run"
     return sorted(seen.values(), key=lambda e: e["service"])
 

@@ -189,8 +189,9 @@ def authenticate(session) -> None:
         state = _submit(session, "2fa")
     if state != "ok":
         prefix = session.creds.prefix or site.credential_prefix
-        if state == "login" and not session.login_mode and session.creds.complete:
-            _refused(session)  # never submitted again by a nightly run: accounts get locked
+        shown = (probe(session.page, site) or {}).get("error") if state == "login" else None
+        if shown and not session.login_mode and session.creds.complete:
+            _refused(session)  # the platform said no: never submitted again by a nightly run
         raise AuthRequired(
             f"login rejected (check {prefix}_EMAIL and {prefix}_PASSWORD); "
             f"log in again with: {command}"

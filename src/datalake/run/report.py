@@ -73,7 +73,7 @@ def _failed_items(record: dict) -> str:
         f"<li>{escape(r['service'])} {escape(r['stage'])}: exit {r['exit_code']}: "
         f"{escape((r.get('details') or {}).get('message') or r['status'])}</li>"
         for r in record["scripts"]
-        if r.get("exit_code") in (1, 2) or str(r.get("exit_code", "")).startswith("-")
+        if r.get("exit_code") not in (None, 0, 3, 4, 5)  # timeouts and crashes included
     )
 
 
@@ -105,7 +105,7 @@ def _this_run(record: dict, name: str) -> str:
     if not published:
         return "not rebuilt"
     done = published[0]
-    if not done.get("changed"):
+    if not done.get("rewritten"):
         return "unchanged"
     if "added" not in done:
         return f"rewritten ({done['rows']} rows; too large to compare)"

@@ -261,7 +261,7 @@ def failing_since(lake: Lake, script: Script) -> tuple[str, bool] | None:
         if code not in (EXIT_FAILED, TIMEOUT_EXIT):
             break
         streak.append(started)
-    if len(streak) < nights:
+    if len({started[:10] for started in streak}) < nights:  # nights, not runs
         return None
     return streak[-1][:10], streak[0][:10] == iso(utc_now())[:10]
 
@@ -346,6 +346,9 @@ def _mirror(lake: Lake) -> dict | None:
     except MirrorUnavailable as error:
         log.error("mirror behind: %s", error)
         return {"behind": -1, "error": str(error), "exit_code": EXIT_FAILED}
+    except Exception as error:  # never lose the run record over the backup: it is behind
+        log.exception("mirror push failed")
+        return {"behind": -1, "error": f"{type(error).__name__}: {error}", "exit_code": EXIT_FAILED}
     result["exit_code"] = EXIT_FAILED if result["behind"] else EXIT_OK
     return result
 

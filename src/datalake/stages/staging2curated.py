@@ -198,7 +198,7 @@ def publish_curated(ctx, tables: Sequence[CuratedTable]) -> int:
             ctx.report.rows_out += result.rows
             label = f"{table_names[rel]}:{partitions[rel]}" if partitions[rel] else table_names[rel]
             ctx.report.tables.append(
-                {"table": label, "rows": result.rows, "changed": result.changed}
+                {"table": label, "rows": result.rows, "rewritten": result.changed}
                 | ({**result.changes} if result.changes else {})
             )
             outputs[rel] = "changed" if result.changed else "unchanged"

@@ -39,6 +39,8 @@ from datalake.storage.registry import REGISTRY_NAME, sha256_file
 
 log = logging.getLogger(__name__)
 INDEX = Path("_mirror") / "index.json"
+# derived and tied to this machine's folders (views over absolute paths): rebuilt, not mirrored
+LOCAL_ONLY = frozenset({"curated/lake.duckdb"})
 SHA_KEY, MTIME_KEY = "sha256", "mtime-ns"
 _PASSING = {"InternalError", "SlowDown", "ServiceUnavailable", "RequestTimeout"}
 _KEY_ERRORS = {
@@ -143,6 +145,8 @@ def zone_files(lake: Lake) -> dict[str, Path]:
             if not path.is_file() or any(part.startswith(".") for part in relative.parts):
                 continue
             key = relative.as_posix()
+            if f"{zone}/{key}" in LOCAL_ONLY:
+                continue
             if zone == "landing" and f"landing/{key}" not in registered:
                 if not path.name.startswith("_state_"):
                     continue  # not registered yet: an extractor may still be writing it
@@ -207,15 +211,21 @@ class Mirror:
 
     # ---- index ----------------------------------------------------------------------------
 
+    @property
+    def _target(self) -> str:
+        return f"{self.settings.endpoint}/{self.settings.prefix}"
+
     def _load_index(self) -> dict:
+        """What was uploaded to this store (another endpoint or prefix: nothing yet)."""
         try:
-            return json.loads(self.index_path.read_text("utf-8"))
+            saved = json.loads(self.index_path.read_text("utf-8"))
         except (OSError, ValueError):
             return {}
+        return saved.get("files", {}) if saved.get("target") == self._target else {}
 
     def _save_index(self) -> None:
         self.index_path.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write_json(self.index_path, self.index)
+        atomic_write_json(self.index_path, {"target": self._target, "files": self.index})
 
     def _bucket(self, zone: str) -> str:
         bucket = self.settings.bucket(zone)
@@ -232,9 +242,20 @@ class Mirror:
         """Upload what changed, remove what is gone; stops at the first outage (the rest is
         behind, and the next push catches up)."""
         result, files = PushResult(), zone_files(self.lake)
-        pending = list(files.items())
-        gone = [name for name in self.index if name not in files]
+        # bookkeeping (registries, stage states, manifests: `_` names) goes up after the data
+        # it describes, so a push cut short never leaves a state ahead of its tables
+        pending = sorted(files.items(), key=lambda item: _is_bookkeeping(item[0]))
+        gone = [  # only what is really gone: a file merely not registered (yet) stays
+            name
+            for name in self.index
+            if name not in files and not (self.lake.root / name).exists()
+        ]
         try:
+            for zone in ZONES:  # a bucket lost or never made on this store: everything again
+                bucket = self.settings.bucket(zone)
+                if not self._call(f"bucket {bucket}", self.client.bucket_exists, bucket):
+                    prefix = zone + "/"
+                    self.index = {n: e for n, e in self.index.items() if not n.startswith(prefix)}
             for number, (name, path) in enumerate(pending):
                 if self._push_one(name, path):
                     result.uploaded += 1
@@ -310,34 +331,43 @@ class Mirror:
                 found[f"{zone}/{item.object_name}"] = _metadata(stat)
         return found
 
-    def pull(self) -> int:
-        """Download every object whose local file is missing or different; returns how many."""
-        pulled = 0
-        for name, meta in sorted(self.objects().items()):
-            zone, key = name.split("/", 1)
+    def pull(self, force: bool = False) -> tuple[int, list[str]]:
+        """Download every object whose local file is missing (with `force`, also those whose
+        local file differs: the buckets win); (files pulled, what was left and why)."""
+        pulled, left = 0, []
+        try:
+            for name, meta in sorted(self.objects().items()):
+                pulled += self._pull_one(name, meta, force, left)
+        finally:
+            self._save_index()
+        return pulled, left
+
+    def _pull_one(self, name: str, meta: dict, force: bool, left: list[str]) -> int:
+        zone, key = name.split("/", 1)
+        try:
             target = _inside(self.lake.zone(zone), key)
-            sha = meta.get(SHA_KEY)
-            if target.is_file() and sha and sha256_file(target) == sha:
+        except MirrorUnavailable as error:
+            left.append(str(error))
+            return 0
+        sha = meta.get(SHA_KEY)
+        if target.is_file():
+            if sha and sha256_file(target) == sha:
                 self._note(name, target, sha)
-                continue
-            with atomic_path(target) as temp:
-                self._call(
-                    f"download {name}",
-                    self.client.fget_object,
-                    self.settings.bucket(zone),
-                    key,
-                    str(temp),
-                )
-                got = sha256_file(temp)
-                if sha and got != sha:
-                    raise MirrorUnavailable(f"download {name}: SHA-256 {got[:12]} != {sha[:12]}")
-                if meta.get(MTIME_KEY, "").isdigit():
-                    ns = int(meta[MTIME_KEY])
-                    os.utime(temp, ns=(ns, ns))
-            self._note(name, target, got)
-            pulled += 1
-        self._save_index()
-        return pulled
+                return 0
+            if not force:
+                left.append(f"{name}: the local file differs (kept; --force takes the mirror's)")
+                return 0
+        with atomic_path(target) as temp:
+            bucket = self.settings.bucket(zone)
+            self._call(f"download {name}", self.client.fget_object, bucket, key, str(temp))
+            got = sha256_file(temp)
+            if sha and got != sha:
+                raise MirrorUnavailable(f"download {name}: SHA-256 {got[:12]} != {sha[:12]}")
+            if meta.get(MTIME_KEY, "").isdigit():
+                ns = int(meta[MTIME_KEY])
+                os.utime(temp, ns=(ns, ns))
+        self._note(name, target, got)
+        return 1
 
     def _note(self, name: str, path: Path, sha: str) -> None:
         stat = path.stat()
@@ -352,6 +382,10 @@ class Mirror:
             if remote[name].get(SHA_KEY) != sha256_file(local[name]):
                 problems.append(f"differs: {name}")
         return problems
+
+
+def _is_bookkeeping(name: str) -> bool:
+    return any(part.startswith("_") for part in name.split("/"))
 
 
 def _inside(folder: Path, key: str) -> Path:
@@ -374,16 +408,32 @@ def main(argv: list[str] | None = None, prog: str = "datalake storage") -> int:
     parser = argparse.ArgumentParser(prog=prog, description="The MinIO (S3) mirror of the zones.")
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("push", help="upload the zone files missing or different in the buckets")
-    commands.add_parser("pull", help="rebuild an empty or partial local lake from the buckets")
+    pull = commands.add_parser(
+        "pull", help="rebuild an empty or partial local lake from the buckets"
+    )
+    pull.add_argument(
+        "--force", action="store_true", help="also replace local files that differ from the mirror"
+    )
     commands.add_parser(
         "verify", help="compare every zone file with its object (exit 1 if any differ)"
     )
     args = parser.parse_args(argv)
     setup_logging()
+    from datalake.storage.locks import LakeLock, LakeLocked
+
     try:
         lake = Lake(get_settings().root)
         lake.ensure()
         mirror = Mirror(lake)
+        lock = LakeLock(lake)
+        lock.acquire(f"datalake storage {args.command}")  # never beside a run writing the zones
+    except LakeLocked as error:
+        sys.stderr.write(f"{error}\n")
+        return 75
+    except SettingsError as error:
+        sys.stderr.write(f"configuration error: {error}\n")
+        return 2
+    try:
         if args.command == "push":
             result = mirror.push()
             if result.behind:
@@ -393,8 +443,11 @@ def main(argv: list[str] | None = None, prog: str = "datalake storage") -> int:
             sys.stdout.write(f"{done}, {result.unchanged} unchanged\n")
             return 0
         if args.command == "pull":
-            sys.stdout.write(f"{mirror.pull()} file(s) pulled into {lake.root}\n")
-            return 0
+            pulled, left = mirror.pull(force=args.force)
+            for reason in left:
+                sys.stderr.write(f"not pulled: {reason}\n")
+            sys.stdout.write(f"{pulled} file(s) pulled into {lake.root}\n")
+            return 1 if left else 0
         problems = mirror.verify()
         for problem in problems:
             sys.stdout.write(problem + "\n")
@@ -406,3 +459,5 @@ def main(argv: list[str] | None = None, prog: str = "datalake storage") -> int:
     except MirrorUnavailable as error:
         sys.stderr.write(f"mirror unavailable: {error}\n")
         return 1
+    finally:
+        lock.release()

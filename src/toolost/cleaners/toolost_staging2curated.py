@@ -46,7 +46,13 @@ def daily_streams(staging: StagingReader):
 
 
 # monthly reports, a month or two after the sales; the analytics lag 2-4 days
-SALE_MONTHS = Freshness(date_column="sale_month", data_warn_days=100, data_error_days=160)
+SALE_MONTHS = Freshness(  # a report a month: its rows keep their extraction time for weeks
+    date_column="sale_month",
+    data_warn_days=100,
+    data_error_days=160,
+    extracted_warn_hours=40 * 24,
+    extracted_error_hours=70 * 24,
+)
 ANALYTICS = Freshness(data_warn_days=5, data_error_days=8)
 TABLES = [
     CuratedTable("earnings", earnings, partition=SERVICE, inputs=("sales",), freshness=SALE_MONTHS),
