@@ -38,11 +38,9 @@ SERVICES = {
     "zzapi/extractors/zzapi_extractor.py": '''
         """zzapi extractor: daily plays from the API (key in ZZAPI_KEY), offset paging."""
 
-        from datalake.extract.api import ApiExtractor, api_setting, secret_setting
-        from datalake.extract.api import run_api_extractor
+        from datalake.extract.api import ApiExtractor, api_main, api_setting, secret_setting
         from datalake.extract.http import HttpClient
         from datalake.extract.paging import offset_pages
-        from datalake.stages.driver import run_stage
         from zzapi.settings import DEFAULT_BASE_URL, PAGE_SIZE
 
 
@@ -72,8 +70,7 @@ SERVICES = {
 
 
         def main() -> None:
-            body = lambda ctx: run_api_extractor(ctx, EXTRACTOR)  # noqa: E731
-            run_stage(__file__, body, extra_args=EXTRACTOR.add_login_flag)
+            api_main(__file__, EXTRACTOR)
 
 
         if __name__ == "__main__":

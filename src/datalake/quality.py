@@ -164,6 +164,15 @@ def _decimal(text) -> Decimal:
         return Decimal(0)
 
 
+def _monthly(table, month: str, amount: str) -> dict[str, Decimal]:
+    """Exact sums of a money column per month."""
+    sums: dict[str, Decimal] = defaultdict(Decimal)
+    months, amounts = table.column(month).to_pylist(), table.column(amount).to_pylist()
+    for key, value in zip(months, amounts, strict=True):
+        sums[key] += _decimal(value)
+    return sums
+
+
 def earnings_check(lake: Lake) -> list[dict]:
     """The distrokid rows of `earnings` sum, per sale month, to the statement's own sums."""
     import pyarrow.compute as pc
@@ -176,20 +185,8 @@ def earnings_check(lake: Lake) -> list[dict]:
     statement = pq.read_table(statement_path, columns=["Sale Month", "Earnings (USD)"])
     earnings = pq.read_table(earnings_path, columns=["source", "sale_month", "earnings_usd"])
     earnings = earnings.filter(pc.equal(earnings.column("source"), "distrokid"))
-    own: dict[str, Decimal] = defaultdict(Decimal)
-    for month, amount in zip(
-        statement.column("Sale Month").to_pylist(),
-        statement.column("Earnings (USD)").to_pylist(),
-        strict=True,
-    ):
-        own[month] += _decimal(amount)
-    ours: dict[str, Decimal] = defaultdict(Decimal)
-    for month, amount in zip(
-        earnings.column("sale_month").to_pylist(),
-        earnings.column("earnings_usd").to_pylist(),
-        strict=True,
-    ):
-        ours[month] += _decimal(amount)
+    own = _monthly(statement, "Sale Month", "Earnings (USD)")
+    ours = _monthly(earnings, "sale_month", "earnings_usd")
     wrong = sorted(m for m in own.keys() | ours.keys() if own.get(m, 0) != ours.get(m, 0))
     if not wrong:
         return []

@@ -1,13 +1,12 @@
 """The shared shape of API extractors: declared settings, paging, landing envelopes, day state.
 
 A platform declares an `ApiExtractor` (settings, client, extract body, what `--login` does, how
-a person renews its credentials); its `main()` is `run_stage(__file__, lambda ctx:
-run_api_extractor(ctx, EXTRACTOR), extra_args=EXTRACTOR.add_login_flag)`. The settings are read
-once (a missing credential: `NotConfigured`, exit 4; an invalid value: `SettingsError` naming
-it, exit 2) and injected by parameter name into `connect` and `extract`, which never read the
-environment. On exit 3 the renewal hint goes into the script report; the runner shows it under
-"log in again". Paging is one helper per style in `datalake.extract.paging`; `ApiRun.save` writes
-`{"<service>_request": {...}, "pages": [...]}`; `DayState` and `restatement_window` give
+a person renews its credentials); its `main()` is `api_main(__file__, EXTRACTOR)`. The settings
+are read once (a missing credential: `NotConfigured`, exit 4; an invalid value: `SettingsError`
+naming it, exit 2) and injected by parameter name into `connect` and `extract`, which never read
+the environment. On exit 3 the renewal hint goes into the script report; the runner shows it
+under "log in again". Paging is one helper per style in `datalake.extract.paging`; `ApiRun.save`
+writes `{"<service>_request": {...}, "pages": [...]}`; `DayState` and `restatement_window` give
 incremental reads, the state written only after the landing files it describes.
 """
 
@@ -160,6 +159,15 @@ def run_api_extractor(ctx, extractor: ApiExtractor) -> int:
             raise
         ctx.report.login_hint = extractor.renew_hint
         raise AuthRequired(f"credentials refused: {error}", extractor.renew_hint) from None
+
+
+def api_main(script: str | Path, extractor: ApiExtractor) -> None:
+    """An API extractor's whole `main()`: `run_stage` with its `--login` flag and body."""
+    from datalake.stages.driver import run_stage
+
+    run_stage(
+        script, lambda ctx: run_api_extractor(ctx, extractor), extra_args=extractor.add_login_flag
+    )
 
 
 # ---- landing and incremental state -----------------------------------------------------------

@@ -29,7 +29,7 @@ import json
 import logging
 import os
 import sys
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path, PurePosixPath
 
 from datalake.paths import ZONES, Lake
@@ -114,13 +114,7 @@ class PushResult:
     error: str = ""
 
     def as_record(self) -> dict:
-        return {
-            "uploaded": self.uploaded,
-            "removed": self.removed,
-            "unchanged": self.unchanged,
-            "behind": self.behind,
-            "error": self.error,
-        }
+        return asdict(self)
 
 
 def _registered_landing(lake: Lake) -> set[str]:
@@ -400,6 +394,11 @@ def mirror_enabled() -> bool:
     return choice_setting("DATALAKE_STORAGE", "local", ("local", "minio")) == "minio"
 
 
+def _settings_error(error: SettingsError) -> int:
+    sys.stderr.write(f"configuration error: {error}\n")
+    return 2
+
+
 def main(argv: list[str] | None = None, prog: str = "datalake storage") -> int:
     """`datalake storage push|pull|verify`."""
     from datalake.logs import setup_logging
@@ -431,8 +430,7 @@ def main(argv: list[str] | None = None, prog: str = "datalake storage") -> int:
         sys.stderr.write(f"{error}\n")
         return 75
     except SettingsError as error:
-        sys.stderr.write(f"configuration error: {error}\n")
-        return 2
+        return _settings_error(error)
     try:
         if args.command == "push":
             result = mirror.push()
@@ -453,9 +451,8 @@ def main(argv: list[str] | None = None, prog: str = "datalake storage") -> int:
             sys.stdout.write(problem + "\n")
         sys.stdout.write(f"{len(problems)} difference(s)\n")
         return 1 if problems else 0
-    except SettingsError as error:
-        sys.stderr.write(f"configuration error: {error}\n")
-        return 2
+    except SettingsError as error:  # keys refused by the store
+        return _settings_error(error)
     except MirrorUnavailable as error:
         sys.stderr.write(f"mirror unavailable: {error}\n")
         return 1

@@ -18,8 +18,8 @@ from datetime import UTC, datetime, timedelta
 from datalake.extract.api import (
     ApiExtractor,
     ApiRun,
+    api_main,
     api_setting,
-    run_api_extractor,
     secret_setting,
 )
 from datalake.extract.common import read_state, write_state
@@ -27,7 +27,6 @@ from datalake.extract.concurrency import Pacer, in_parallel
 from datalake.extract.http import HttpClient
 from datalake.extract.paging import offset_pages
 from datalake.settings import SettingsError
-from datalake.stages.driver import run_stage
 from mailchimp import settings as mc
 
 log = logging.getLogger(__name__)
@@ -129,9 +128,7 @@ EXTRACTOR = ApiExtractor(
 
 
 def main() -> None:
-    run_stage(
-        __file__, lambda ctx: run_api_extractor(ctx, EXTRACTOR), extra_args=EXTRACTOR.add_login_flag
-    )
+    api_main(__file__, EXTRACTOR)
 
 
 if __name__ == "__main__":

@@ -18,12 +18,11 @@ import logging
 from datalake.extract.api import (
     ApiExtractor,
     ApiRun,
+    api_main,
     api_setting,
     platform_today,
-    run_api_extractor,
     secret_setting,
 )
-from datalake.stages.driver import run_stage
 from metaads import settings as meta
 from metaads.graph import Graph, account_number
 from metaads.plan import land_insights, plan_window
@@ -79,9 +78,7 @@ EXTRACTOR = ApiExtractor(
 
 
 def main() -> None:
-    run_stage(
-        __file__, lambda ctx: run_api_extractor(ctx, EXTRACTOR), extra_args=EXTRACTOR.add_login_flag
-    )
+    api_main(__file__, EXTRACTOR)
 
 
 if __name__ == "__main__":

@@ -20,14 +20,13 @@ from datetime import date, timedelta
 from datalake.extract.api import (
     ApiExtractor,
     ApiRun,
+    api_main,
     api_setting,
     platform_today,
     restatement_window,
-    run_api_extractor,
     secret_setting,
 )
 from datalake.extract.common import read_state, write_state
-from datalake.stages.driver import run_stage
 from youtube import settings as yt
 from youtube.google import YouTube, login
 
@@ -113,9 +112,7 @@ EXTRACTOR = ApiExtractor(
 
 
 def main() -> None:
-    run_stage(
-        __file__, lambda ctx: run_api_extractor(ctx, EXTRACTOR), extra_args=EXTRACTOR.add_login_flag
-    )
+    api_main(__file__, EXTRACTOR)
 
 
 if __name__ == "__main__":
