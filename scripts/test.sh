@@ -4,8 +4,14 @@
 # Coverage of src/ and cronjob/ (the scripts the tests start as processes included) is measured
 # into .coverage-data/, reported after pytest and enforced ([tool.coverage.*] in pyproject.toml);
 # NO_COVERAGE=1 skips it. The exit code is pytest's, or coverage's if pytest passed.
+# `--soak` (first argument) runs the reliability suite's long mode (DATALAKE_SOAK=1: more kills,
+# more generated inputs, longer fault bursts); see README "Tests".
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
+if [ "${1:-}" = "--soak" ]; then
+  shift
+  export DATALAKE_SOAK=1
+fi
 python="${PYTHON:-python3}"
 [ -x .venv/bin/python ] || "$python" -m venv .venv
 .venv/bin/python -m pip install -q --disable-pip-version-check -e ".[test]"
