@@ -93,7 +93,7 @@ def declarations(code_root: Path = CODE_ROOT) -> list[tuple[str, str, str | None
 
     found = []
     for script in discover(code_root)[0]:
-        if script.stage != "staging2curated":
+        if script.stage not in ("staging2curated", "curated2business"):
             continue
         module = importlib.import_module(f"{script.service}.cleaners.{script.path.stem}")
         for table in getattr(module, "TABLES", []):

@@ -57,6 +57,20 @@ def recording_reads() -> Iterator[set[str]]:
         _READS.remove(reads)
 
 
+FILE_READ = "file:"  # how a settings file read is recorded (`settings_file`)
+
+
+def settings_file(name: str, default: Path) -> Path:
+    """A settings file (rules a person edits, such as the artist-name rules): its path from the
+    setting `name`, else `default`. Its content is recorded as read, like a setting's value, so
+    a stage built from it rebuilds when the file is edited (`datalake.storage.changes`)."""
+    path = Path(setting(name) or default).expanduser()
+    path = path if path.is_absolute() else REPO_ROOT / path
+    for reads in _READS:
+        reads.add(f"{FILE_READ}{path.resolve()}")
+    return path
+
+
 def secret(name: str) -> str | None:
     """A secret (password, token, key). Never log the value; pass it to the code that needs it."""
     return setting(name)

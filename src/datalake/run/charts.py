@@ -26,6 +26,7 @@ from html import escape
 from pathlib import Path
 
 from datalake.paths import Lake
+from datalake.run.discovery import STAGES
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +34,6 @@ FIGSIZE = (7.0, 2.6)
 DPI = 90
 STREAM_DAYS = 90
 HISTORY_RUNS = 30
-STAGES = ("extract", "landing2raw", "raw2staging", "staging2curated")
 PLATFORMS = ("spotify", "apple")
 
 

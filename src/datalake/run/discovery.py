@@ -1,8 +1,9 @@
 """Discovery of service scripts by file name: a new service folder needs no registration.
 
 `src/<service>/extractors/*_extractor.py` are extractors; `src/<service>/cleaners/
-<service>_{landing2raw,raw2staging,staging2curated}.py` are cleaners. Any other `.py` in those
-folders (except `__init__.py` and `_private.py` helpers) is ignored with a warning.
+<service>_{landing2raw,raw2staging,staging2curated,curated2business}.py` are cleaners. Any other
+`.py` in those folders (except `__init__.py` and `_private.py` helpers) is ignored with a
+warning.
 """
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ from pathlib import Path
 
 from datalake.paths import CODE_ROOT
 
-STAGES = ("extract", "landing2raw", "raw2staging", "staging2curated")
+# curated2business: cross-platform tables built from the other services' curated tables only
+STAGES = ("extract", "landing2raw", "raw2staging", "staging2curated", "curated2business")
 CLEANER_STAGES = STAGES[1:]
 _NOT_SERVICES = {"datalake"}
 _SERVICE_RE = re.compile(r"^[a-z][a-z0-9]*$")

@@ -31,7 +31,7 @@ from datalake.run.records import (
 from datalake.settings import SettingsError, get_settings, recording_reads, setting
 
 _STAGE_RE = re.compile(
-    r"^(?P<service>[a-z0-9]+)_(?P<stage>landing2raw|raw2staging|staging2curated)$"
+    r"^(?P<service>[a-z0-9]+)_(?P<stage>landing2raw|raw2staging|staging2curated|curated2business)$"
 )
 log = logging.getLogger(__name__)
 

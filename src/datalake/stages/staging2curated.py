@@ -5,6 +5,9 @@ tables and returns a Table, batches, or a list of row dicts (the schema's column
 them, a missing one empty), and for shared tables the service's `source` partition.
 Schemas come from the service's `schemas/<table>.json`, else the shared `datalake/schemas/`.
 The stage is skipped when staging has not changed since the last publication.
+
+The same machinery publishes the cross-platform tables of the curated2business stage, whose
+builders read curated tables through a `CuratedReader` (`datalake.stages.curated2business`).
 """
 
 from __future__ import annotations
@@ -57,6 +60,11 @@ class StagingReader:
     @property
     def rows_read(self) -> int:
         return self._counts["rows"]
+
+    @property
+    def folder(self) -> Path:
+        """Where the tables it reads are (what a table without declared inputs depends on)."""
+        return self._ctx.lake.staging(self._ctx.service)
 
     def schema(self, dataset: str) -> TableSchema:
         return load_schema(self._ctx.service_dir, f"stg_{dataset}")
@@ -147,27 +155,26 @@ def _readers(reader: StagingReader, tables: Sequence[CuratedTable]) -> dict[str,
     return {table.name: reader.for_table(table.inputs) for table in tables}
 
 
-def publish_curated(ctx, tables: Sequence[CuratedTable]) -> int:
-    """Build and publish the service's curated tables (skipped when staging is unchanged)."""
+def publish_curated(ctx, tables: Sequence[CuratedTable], reader=None) -> int:
+    """Build and publish the service's curated tables (skipped when their inputs are unchanged).
+    `reader` is what the builders read: the service's staging tables by default."""
     from datalake.storage.publish import publish
     from datalake.tables.io import as_batches
 
     changes = Changes(ctx)
     if not ctx.force and changes.up_to_date():
-        log.info("%s staging2curated: staging unchanged, nothing to do", ctx.service)
+        log.info("%s %s: inputs unchanged, nothing to do", ctx.service, ctx.stage)
         return EXIT_OK
     sweep_stale_temps(ctx.lake.curated)
-    reader, outputs, todo = StagingReader(ctx), {}, []
+    reader, outputs, todo = reader or StagingReader(ctx), {}, []
     for table in tables:
         rel = ctx.lake.relative(ctx.lake.curated / f"{table.name}.csv")
         inputs = (
-            [reader.path(d) for d in table.inputs]
-            if table.inputs is not None
-            else [ctx.lake.staging(ctx.service)]
+            [reader.path(d) for d in table.inputs] if table.inputs is not None else [reader.folder]
         )
         if not ctx.force and changes.unchanged(rel, inputs):
             outputs[rel] = changes.previous_output(rel)
-            log.info("%s: its staging inputs are unchanged, kept", table.name)
+            log.info("%s: its inputs are unchanged, kept", table.name)
             continue
         todo.append((rel, table))
 

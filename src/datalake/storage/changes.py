@@ -5,14 +5,16 @@ state file (`_state_<service>_<stage>.json`, beside its outputs) records what th
 built from:
 
 - `inputs`: size and mtime of every visible file of its input zone (`raw/<service>/` for
-  raw2staging, `staging/<service>/` for staging2curated), keyed by its path in the lake (a lake
-  pulled into another folder from the mirror is still up to date);
+  raw2staging, `staging/<service>/` for staging2curated, and for curated2business every curated
+  Parquet file but the stage's own outputs), keyed by its path in the lake (a lake pulled into
+  another folder from the mirror is still up to date);
 - `code`: a content hash of the code that built it (keyed by its path in the repository, so a
   fresh clone of the same code is the same code): every module of `src/` the stage's process
   had loaded when it finished (its script, its service's modules, and only the shared modules
   it really used), its service's schemas and the shared schemas;
 - `settings`: a hash of the value of every setting the stage read (`TOOLOST_PAYABLE_COLUMN`...),
-  so a changed value rebuilds without `--force`;
+  and of the content of every settings file it read (`datalake.settings.settings_file`: the
+  artist-name rules), so a changed value or an edited rules file rebuilds without `--force`;
 - `outputs`: what it wrote (an output recorded as `absent` had nothing to write: a shared table
   this service has no rows for).
 
@@ -114,11 +116,21 @@ def _hash_value(name: str, value: str | None) -> str:
     return hashlib.sha256(f"{name}={value}".encode()).hexdigest()[:16]
 
 
-def current_settings(names) -> dict[str, str]:
-    """Hashes of the current values of some settings (values themselves are never stored)."""
-    from datalake.settings import setting
+def _current(name: str) -> str:
+    from datalake.settings import FILE_READ, setting
 
-    return {name: _hash_value(name, setting(name)) for name in sorted(names)}
+    if name.startswith(FILE_READ):  # a settings file: its content counts, not only its path
+        try:
+            return _hash_value(name, Path(name[len(FILE_READ) :]).read_text("utf-8"))
+        except (OSError, UnicodeDecodeError):
+            return _hash_value(name, None)
+    return _hash_value(name, setting(name))
+
+
+def current_settings(names) -> dict[str, str]:
+    """Hashes of the current values of some settings and settings files (values themselves are
+    never stored)."""
+    return {name: _current(name) for name in sorted(names)}
 
 
 def state_path(lake: Lake, service: str, stage: str) -> Path:
@@ -127,7 +139,23 @@ def state_path(lake: Lake, service: str, stage: str) -> Path:
 
 
 def input_folder(lake: Lake, service: str, stage: str) -> Path:
+    if stage == "curated2business":
+        return lake.curated
     return lake.raw(service) if stage == "raw2staging" else lake.staging(service)
+
+
+def input_prints(lake: Lake, service: str, stage: str, state: dict) -> dict[str, list[int]]:
+    """Size and mtime of a stage's input files. curated2business reads the curated Parquet
+    files of the other services: its own outputs (recorded in its state) are not its inputs."""
+    files = _visible_files(input_folder(lake, service, stage))
+    if stage == "curated2business":
+        own = {rel.removesuffix(".csv") + ".parquet" for rel in state.get("outputs", {})}
+        files = (
+            p
+            for p in files
+            if p.suffix == ".parquet" and p.parent == lake.curated and lake.relative(p) not in own
+        )
+    return _prints(files, lake.root)
 
 
 def load_state(lake: Lake, service: str, stage: str) -> dict[str, Any]:
@@ -173,10 +201,10 @@ def is_up_to_date(lake: Lake, service: str, stage: str, script: Path) -> bool:
     a process; the stage asks again)."""
     if stage == "landing2raw":
         return not pending_landing(lake, service)
-    if stage not in ("raw2staging", "staging2curated"):
+    if stage not in ("raw2staging", "staging2curated", "curated2business"):
         return False
     state = load_state(lake, service, stage)
-    inputs = _prints(_visible_files(input_folder(lake, service, stage)), lake.root)
+    inputs = input_prints(lake, service, stage, state)
     if not state and not inputs and not _has_built(lake, service, stage):
         return True  # a service without data yet: nothing to build, nothing to replace
     if not state or state.get("inputs") != inputs:
@@ -194,7 +222,7 @@ class Changes:
         self._ctx = ctx
         self.folder = input_folder(ctx.lake, ctx.service, ctx.stage)
         self.old = load_state(ctx.lake, ctx.service, ctx.stage)
-        self.inputs = _prints(_visible_files(self.folder), ctx.lake.root)
+        self.inputs = input_prints(ctx.lake, ctx.service, ctx.stage, self.old)
         self._same_code = _same_code_and_settings(self.old)
 
     def up_to_date(self) -> bool:
@@ -227,7 +255,7 @@ class Changes:
         """Record what the stage was built from (after it wrote `outputs`)."""
         ctx = self._ctx
         if refresh_inputs:  # the stage itself changed its inputs (retired a raw file)
-            self.inputs = _prints(_visible_files(self.folder), ctx.lake.root)
+            self.inputs = input_prints(ctx.lake, ctx.service, ctx.stage, self.old)
         atomic_write_json(
             state_path(ctx.lake, ctx.service, ctx.stage),
             {

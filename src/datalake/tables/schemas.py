@@ -1,13 +1,14 @@
 """Table schemas as JSON Schema files, checked column-wise.
 
 A table schema is a JSON Schema object whose `properties` are the columns, in order. Column kinds
-come from `type` and `format`: string, integer, number, `format: date` (YYYY-MM-DD), `format:
-month` (YYYY-MM), `format: decimal` (plain decimal text that fits Parquet's decimal128(38, 18):
-at most 20 digits before the point and 18 significant ones after it), `format: money` (number
-text as a platform writes it, `1.5E-05` included, whose exact value fits that decimal). `x-key`
-names the key columns. Lineage columns are appended to every table unless `x-lineage` is false.
-Validation works on whole columns (pyarrow compute), never row by row. Whole JSON documents and
-API records are checked against JSON Schema files by `datalake.tables.documents`.
+come from `type` and `format`: string, integer, number, boolean, `format: date` (YYYY-MM-DD),
+`format: month` (YYYY-MM), `format: decimal` (plain decimal text that fits Parquet's
+decimal128(38, 18): at most 20 digits before the point and 18 significant ones after it),
+`format: money` (number text as a platform writes it, `1.5E-05` included, whose exact value fits
+that decimal). `x-key` names the key columns. Lineage columns are appended to every table
+unless `x-lineage` is false. Validation works on whole columns (pyarrow compute), never row by
+row. Whole JSON documents and API records are checked against JSON Schema files by
+`datalake.tables.documents`.
 """
 
 from __future__ import annotations
@@ -92,6 +93,8 @@ class TableSchema:
             return pa.float64()
         if column.kind == "date":
             return pa.date32()
+        if column.kind == "boolean":
+            return pa.bool_()
         if column.kind == "decimal" and for_parquet:
             return pa.decimal128(38, 18)
         return pa.string()

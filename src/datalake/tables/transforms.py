@@ -76,3 +76,39 @@ def plain_decimal_text(array):
     at = pc.indices_nonzero(odd)  # only the odd values are rewritten, one by one
     fixed = [format(Decimal(v), "f") for v in pc.take(array, at).to_pylist()]
     return pc.replace_with_mask(array, odd, pa.array(fixed, pa.string()))
+
+
+def decimal_text(value: Decimal | None) -> str | None:
+    """An exact decimal as plain text without trailing zeros (`933.410000` -> `933.41`)."""
+    if value is None:
+        return None
+    if value == 0:
+        return "0"
+    return format(value.normalize(), "f")
+
+
+def summarise(table, keys: Sequence[str], aggregations: Sequence[tuple], order=()) -> list[dict]:
+    """Per group of `keys` of a pyarrow Table: the aggregations (pyarrow's `(column, function)`
+    or `(column, function, options)`, results named `<column>_<function>`) and the lineage
+    columns of the group's latest extraction (largest `_extracted_at`, then `_source_file`), as
+    row dicts. "first" and "last" follow that order, then `order` (more columns, ascending).
+
+    For large tables: the rows are grouped by pyarrow; only the groups reach Python."""
+    from datalake.tables.lineage import LINEAGE_COLUMNS, plain_lineage
+
+    rank = [(c, "ascending") for c in ("_extracted_at", "_source_file", *order)]
+    table = plain_lineage(table).sort_by(rank)
+    lineage = [(c, "last") for c in LINEAGE_COLUMNS]
+    grouped = table.group_by(list(keys), use_threads=False).aggregate([*aggregations, *lineage])
+    rows = grouped.to_pylist()
+    for row in rows:
+        for column in LINEAGE_COLUMNS:
+            row[column] = row.pop(f"{column}_last")
+    return rows
+
+
+def null_count(column: str) -> tuple:
+    """The `summarise` aggregation counting a column's unknown values (`<column>_count`)."""
+    import pyarrow.compute as pc
+
+    return (column, "count", pc.CountOptions(mode="only_null"))
