@@ -215,6 +215,12 @@ def test_the_quick_start_demo_runs_every_service_and_reruns_as_a_no_op(tmp_path)
         ]
         has_samples = (REPO / "samples" / "landing" / service).is_dir()
         assert bool(published and published[0]) == has_samples, service
+    business = [s for s in record["scripts"] if s["stage"] == "curated2business"]
+    assert [(s["service"], s["exit_code"]) for s in business] == [("business", 0)]
+    assert sorted(business[0]["details"]["outputs"]) == [
+        f"curated/{name}.csv"
+        for name in ("artists", "marketing_daily", "revenue_monthly", "streams_daily", "tracks")
+    ]
     before = snapshot(root / "curated")
     again = subprocess.run(
         [sys.executable, "-m", "datalake.demo", "--root", str(root)],
