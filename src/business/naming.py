@@ -63,6 +63,15 @@ class ArtistNames:
         name = _clean(name)
         return self.aliases.get(name.casefold() if self.ignore_case else name, name)
 
+    def artists(self, names):
+        """`artist()` of every value of a pyarrow text column (each distinct name once)."""
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        distinct = pc.unique(names)
+        named = pa.array([self.artist(v) for v in distinct.to_pylist()], pa.string())
+        return pc.take(named, pc.index_in(names, distinct))
+
     def account(self, source: str, account: str | None) -> str | None:
         """The artist a platform account belongs to, if the rules say."""
         return None if account is None else self.accounts.get(f"{source}:{account}")

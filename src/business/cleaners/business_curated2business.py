@@ -22,7 +22,13 @@ from datalake.stages.curated2business import CuratedReader, publish_business
 from datalake.stages.driver import run_stage
 from datalake.stages.staging2curated import CuratedTable
 from datalake.tables.lineage import LINEAGE_COLUMNS
-from datalake.tables.transforms import decimal_text, null_count, sum_by, summarise
+from datalake.tables.transforms import (
+    decimal_array_text,
+    decimal_text,
+    null_count,
+    sum_by,
+    summarise,
+)
 
 log = logging.getLogger(__name__)
 # (curated table, its count column, source, platform): counts that overlap the distributors'
@@ -75,23 +81,27 @@ def streams_daily(curated: CuratedReader) -> list[dict]:
     return _ordered(rows, ("date", "source", "platform"))
 
 
-def revenue_monthly(curated: CuratedReader) -> list[dict]:
-    """Exact sums of the statement lines per sale month, source, store and artist."""
-    names = ArtistNames.load()
+def revenue_monthly(curated: CuratedReader):
+    """Exact sums of the statement lines per sale month, source, store and artist (grouped
+    by pyarrow: a statement has millions of lines)."""
+    import pyarrow.compute as pc
+
     key = ("sale_month", "source", "store", "artist")
     lines = curated.table("earnings", (*key, "quantity", "earnings_usd"))
     if lines is None:
         return []
+    artists = ArtistNames.load().artists(lines.column("artist"))
+    lines = lines.set_column(lines.schema.get_field_index("artist"), "artist", artists)
     sums = [("quantity", "sum"), null_count("quantity")]
     sums += [("earnings_usd", "sum"), null_count("earnings_usd")]
-    groups = summarise(lines, key, sums)
-    for group in groups:  # unknown parts make the sum unknown; then artists by the rules
-        group["artist"] = names.artist(group["artist"])
-        group["quantity"] = None if group["quantity_count"] else group["quantity_sum"]
-        group["earnings_usd"] = None if group["earnings_usd_count"] else group["earnings_usd_sum"]
-    merged = sum_by(groups, key, ("quantity",), exact=("earnings_usd",)).values()
-    rows = [group | {"earnings_usd": decimal_text(group["earnings_usd"])} for group in merged]
-    return _ordered(rows, key)
+    groups = summarise(lines, key, sums, as_table=True)
+
+    def known(column: str):  # a group with an unknown part has an unknown sum
+        return pc.if_else(pc.equal(groups[f"{column}_count"], 0), groups[f"{column}_sum"], None)
+
+    groups = groups.append_column("quantity", known("quantity"))
+    groups = groups.append_column("earnings_usd", decimal_array_text(known("earnings_usd")))
+    return groups.sort_by([(k, "ascending", "at_start") for k in key])
 
 
 def marketing_daily(curated: CuratedReader) -> list[dict]:

@@ -52,8 +52,10 @@ class CuratedReader:
         self._rows += table.num_rows
         index = table.schema.get_field_index("_extracted_at")
         if index >= 0 and not str(table.schema.field(index).type).startswith("string"):
-            seconds = table.column(index).cast(pa.timestamp("s", tz="UTC"))  # Parquet: ms
-            text = pc.strftime(seconds, LINEAGE_TEXT)
+            times = table.column(index)  # few distinct values: each formatted once
+            distinct = pc.unique(times)
+            texts = pc.strftime(distinct.cast(pa.timestamp("s", tz="UTC")), LINEAGE_TEXT)
+            text = pc.take(texts, pc.index_in(times, distinct))
             table = table.set_column(index, "_extracted_at", text)
         return table
 

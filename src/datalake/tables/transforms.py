@@ -87,24 +87,39 @@ def decimal_text(value: Decimal | None) -> str | None:
     return format(value.normalize(), "f")
 
 
-def summarise(table, keys: Sequence[str], aggregations: Sequence[tuple], order=()) -> list[dict]:
+def summarise(
+    table, keys: Sequence[str], aggregations: Sequence[tuple], order=(), as_table: bool = False
+):
     """Per group of `keys` of a pyarrow Table: the aggregations (pyarrow's `(column, function)`
     or `(column, function, options)`, results named `<column>_<function>`) and the lineage
     columns of the group's latest extraction (largest `_extracted_at`, then `_source_file`), as
-    row dicts. "first" and "last" follow that order, then `order` (more columns, ascending).
+    row dicts (or a Table, `as_table`). "first" and "last" follow that order, then `order` (more
+    columns, ascending).
 
     For large tables: the rows are grouped by pyarrow; only the groups reach Python."""
     from datalake.tables.lineage import LINEAGE_COLUMNS, plain_lineage
 
     rank = [(c, "ascending") for c in ("_extracted_at", "_source_file", *order)]
     table = plain_lineage(table).sort_by(rank)
-    lineage = [(c, "last") for c in LINEAGE_COLUMNS]
-    grouped = table.group_by(list(keys), use_threads=False).aggregate([*aggregations, *lineage])
-    rows = grouped.to_pylist()
-    for row in rows:
-        for column in LINEAGE_COLUMNS:
-            row[column] = row.pop(f"{column}_last")
-    return rows
+    table = table.append_column("_row", pa.array(range(table.num_rows), pa.int64()))
+    grouped = table.group_by(list(keys), use_threads=False).aggregate(
+        [*aggregations, ("_row", "max")]
+    )
+    latest = grouped.column("_row_max")  # rows are in rank order: the group's last is its latest
+    grouped = grouped.drop_columns(["_row_max"])
+    for column in LINEAGE_COLUMNS:
+        grouped = grouped.append_column(column, table.column(column).take(latest))
+    return grouped if as_table else grouped.to_pylist()
+
+
+def decimal_array_text(array):
+    """Exact decimals (a pyarrow decimal column) as plain text without trailing zeros (Arrow
+    writes some small values as `-3.39821000000E-7`: those are made plain, exactly)."""
+    import pyarrow.compute as pc
+
+    text = plain_decimal_text(pc.cast(array, pa.string()))
+    text = pc.replace_substring_regex(text, r"(\.\d*?)0+$", r"\1")
+    return pc.replace_substring_regex(text, r"\.$", "")
 
 
 def null_count(column: str) -> tuple:
