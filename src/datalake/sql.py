@@ -42,14 +42,37 @@ def ensure_views(lake: Lake) -> Path:
                 return path
         except (duckdb.Error, TypeError, ValueError):
             pass  # an older or damaged database: built again
-    with atomic_path(path) as temp:
-        with duckdb.connect(str(temp)) as db:
-            for name in wanted["tables"]:
-                source = str(lake.curated / f"{name}.parquet").replace("'", "''")
-                db.execute(f"CREATE VIEW \"{name}\" AS SELECT * FROM read_parquet('{source}')")
-            db.execute(f"CREATE TABLE {_META} (definition VARCHAR)")
-            db.execute(f"INSERT INTO {_META} VALUES (?)", [json.dumps(wanted)])
+    for stale in lake.curated.glob(f".{DATABASE}.*.tmp*"):  # left by a process that died
+        if not _held_by_live_process(stale):
+            stale.unlink(missing_ok=True)
+    temp_wal = None
+    try:
+        with atomic_path(path) as temp:
+            temp_wal = temp.with_name(temp.name + ".wal")
+            with duckdb.connect(str(temp)) as db:
+                for name in wanted["tables"]:
+                    source = str(lake.curated / f"{name}.parquet").replace("'", "''")
+                    db.execute(f"CREATE VIEW \"{name}\" AS SELECT * FROM read_parquet('{source}')")
+                db.execute(f"CREATE TABLE {_META} (definition VARCHAR)")
+                db.execute(f"INSERT INTO {_META} VALUES (?)", [json.dumps(wanted)])
+                # everything into the database file itself: DuckDB may keep recent changes in
+                # a write-ahead log beside it, which the rename below would leave behind
+                db.execute("CHECKPOINT")
+            if temp_wal.exists():
+                raise OSError(f"DuckDB could not write {path.name} whole (disk full?)")
+    finally:
+        if temp_wal is not None:
+            temp_wal.unlink(missing_ok=True)
     return path
+
+
+def _held_by_live_process(temp: Path) -> bool:
+    """Whether a temp file's writer (`.<name>.<pid>.tmp[.wal]`) is still running."""
+    from datalake.storage.atomic import _pid_alive
+
+    parts = temp.name.split(".")
+    pids = [p for p in parts if p.isdigit()]
+    return bool(pids) and _pid_alive(int(pids[-1]))
 
 
 def query(lake: Lake, sql: str):

@@ -21,6 +21,11 @@ Test-control attributes (``fail_paths``, ``slow_paths``, ``download_filename``, 
 content) are read afresh on every request, so tests can change them while a browser is running.
 ``fail_paths`` / ``slow_paths`` entries match either the bare path (``/stats/``) or the path with
 its query string exactly as requested (``/stats/?type=all&data=applemusic``).
+``faults`` (a :class:`tests.fakes.Faults`) scripts and counts bad nights at the HTTP edge: bursts
+of 5xx/429 with ``Retry-After``, slow answers, bodies cut short, pages that never finish loading::
+
+    dk.faults.add("hang", None, path="^/bank/details/download")  # headers, half the file, then
+    dk.faults.clear()                                            # nothing until cleared
 
 Run ``python -m tests.fakes.distributor_sites`` to start both sites for manual poking.
 """
@@ -47,6 +52,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from itertools import pairwise
 from typing import Self
 from urllib.parse import parse_qs, quote, urlencode, urlsplit
+
+from tests.fakes import Fault, Faults
 
 __all__ = [
     "FakeSite",
@@ -221,15 +228,22 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _dispatch(self) -> None:
         site = self.server.site
+        fault = site.faults.take(self.command, self.path)
+        if fault is not None and fault.kind == "delay":
+            site.faults.wait(fault.seconds)
         try:
-            response = site._handle(self._parse())
+            request = self._parse()
+            if fault is not None and fault.kind == "status":
+                response = site._fault_page(fault)
+            else:
+                response = site._handle(request)
             for name, value in response.headers:
                 if "\r" in value or "\n" in value:  # e.g. a bad raw_content_disposition
                     raise ValueError(f"header {name!r} contains CR/LF: {value!r}")
         except Exception:  # a bug in a fake must show up in the test, not kill the thread
             site._record_error(traceback.format_exc())
             response = site._error_page()
-        self._send(response)
+        self._send(response, fault)
 
     def _parse(self) -> Request:
         body = b""
@@ -251,7 +265,7 @@ class _Handler(BaseHTTPRequestHandler):
         query = {k: v[0] for k, v in parse_qs(parts.query, keep_blank_values=True).items()}
         return Request(self.command, self.path, parts.path, query, cookies, form)
 
-    def _send(self, response: Response) -> None:
+    def _send(self, response: Response, fault: Fault | None = None) -> None:
         self.send_response(response.status)
         self.send_header("Content-Type", response.content_type)
         self.send_header("Content-Length", str(len(response.body)))
@@ -260,7 +274,7 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header(name, value)
         self.end_headers()
         if self.command != "HEAD":
-            self.wfile.write(response.body)
+            self.server.site.faults.write(self, fault, response.body)
 
 
 # --------------------------------------------------------------------------------------------
@@ -288,6 +302,7 @@ class FakeSite:
         # If set, sent verbatim as the Content-Disposition of downloads (for non-RFC headers).
         self.raw_content_disposition: str | None = None
         self.logins = 0
+        self.faults = Faults()  # scripted HTTP faults, counted (see tests.fakes.Faults)
         self._lock = threading.RLock()
         self._requests: list[tuple[str, str]] = []
         self._errors: list[str] = []
@@ -315,6 +330,7 @@ class FakeSite:
 
     def stop(self) -> None:
         """Stop serving and free the port (idempotent)."""
+        self.faults.clear()  # let every held response go
         with self._lock:
             server, thread = self._server, self._thread
             self._server = self._thread = None
@@ -372,9 +388,10 @@ class FakeSite:
 
     def reset(self) -> None:
         """Back to a fresh site between tests: no failing or slow paths, no session, no
-        request seen."""
+        request seen, no fault scripted or counted."""
         self.fail_paths.clear()
         self.slow_paths.clear()
+        self.faults.reset()
         self.expire_sessions()
         self.clear_requests()
 
@@ -444,6 +461,14 @@ class FakeSite:
         return Response(
             body=data, content_type=content_type, headers=[("Content-Disposition", disposition)]
         )
+
+    def _fault_page(self, fault: Fault) -> Response:
+        """An injected status fault: the site's error page, `Retry-After` if scripted."""
+        page = self._error_page()
+        page.status = fault.status
+        if fault.retry_after is not None:
+            page.headers.append(("Retry-After", fault.retry_after))
+        return page
 
     def _error_page(self) -> Response:
         body = "<h1>500 Internal Server Error</h1><p>Whoops, something went wrong on our end.</p>"

@@ -19,7 +19,10 @@ It serves a deterministic synthetic channel and reproduces the traps listed in
   before :attr:`today` have no data; :meth:`revise` restates the last reported days;
 * quota: every API call costs 1 unit, counted per fake day; at :attr:`daily_quota` (or after
   :meth:`quota_exceeded_after`) every API call answers 403 ``quotaExceeded``; :meth:`fail_next`
-  injects 429 ``rateLimitExceeded`` / 500 / 503 ``backendError``.
+  injects 429 ``rateLimitExceeded`` / 500 / 503 ``backendError``; :attr:`FakeGoogleAPIs.faults`
+  (a :class:`tests.fakes.Faults`) scripts and counts faults at the HTTP edge on any path (the
+  token endpoint included): bursts of those errors with ``Retry-After``, slow answers, bodies
+  cut short (``Content-Length`` larger than what is sent, then the connection closed).
 
 Typical use::
 
@@ -48,6 +51,8 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, urlencode, urlsplit
+
+from tests.fakes import Faults
 
 ANALYTICS_SCOPE = "https://www.googleapis.com/auth/yt-analytics.readonly"
 YOUTUBE_SCOPE = "https://www.googleapis.com/auth/youtube.readonly"
@@ -398,15 +403,24 @@ class _Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(length) if length else b""
         body = dict(parse_qsl(raw.decode("utf-8", errors="replace"), keep_blank_values=True))
-        status, data, headers = self.fake.dispatch(
-            self.command, parts.path, query, body, self.headers.get("Authorization")
-        )
+        faults = self.fake.faults
+        fault = faults.take(self.command, self.path)
+        if fault is not None and fault.kind == "delay":
+            faults.wait(fault.seconds)
+        if fault is not None and fault.kind == "status":  # answered at the edge, not recorded
+            error = _injected_error(fault.status)
+            extra = {} if fault.retry_after is None else {"Retry-After": fault.retry_after}
+            status, data, headers = _json(fault.status, error.body, extra)
+        else:
+            status, data, headers = self.fake.dispatch(
+                self.command, parts.path, query, body, self.headers.get("Authorization")
+            )
         self.send_response(status)
         for name, value in headers.items():
             self.send_header(name, value)
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
-        self.wfile.write(data)
+        faults.write(self, fault, data)
 
     do_GET = _serve
     do_POST = _serve
@@ -452,7 +466,9 @@ class FakeGoogleAPIs:
     :attr:`refresh_token` (pre-issued, both scopes), :attr:`access_token_ttl` (seconds),
     :attr:`deny_consent`, :meth:`revoke`, :meth:`expire_access_tokens`, :attr:`today`,
     :attr:`lag_days`, :meth:`revise`, :meth:`add_video`, :attr:`daily_quota`,
-    :meth:`quota_exceeded_after`, :meth:`new_day`, :meth:`fail_next`.
+    :meth:`quota_exceeded_after`, :meth:`new_day`, :meth:`fail_next`, :attr:`faults` (HTTP
+    faults, see :class:`tests.fakes.Faults`; status faults are answered before :meth:`dispatch`:
+    not in :attr:`requests`, no quota spent, but in ``faults.log``).
     Records: :attr:`requests` (every request as ``(path, query dict)``), :attr:`auth_requests`
     (query of every ``/o/oauth2/v2/auth`` call), :attr:`token_requests` (form of every
     ``/token`` call), :attr:`units_by_day` / :attr:`units_used`, :attr:`api_calls`.
@@ -481,6 +497,7 @@ class FakeGoogleAPIs:
         self.units_by_day: dict[date, int] = {}
         self._calls_left: int | None = None
         self._failures: list[int] = []
+        self.faults = Faults()
         self._codes: dict[str, _AuthCode] = {}
         self._refresh: dict[str, str] = {}  # live refresh token -> granted scope
         self._access: dict[str, _AccessToken] = {}
@@ -506,6 +523,7 @@ class FakeGoogleAPIs:
         return self
 
     def stop(self) -> None:
+        self.faults.clear()  # let every held answer go
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()

@@ -19,7 +19,11 @@ listed in ``/work/shared/FORMATS.md`` (Meta Ads section):
   own number of polls (:attr:`report_polls` fixes it);
 * Graph error JSON, throttling (codes 4/17/613/80000-80014, HTTP 400 or 429) and expired tokens
   (code 190, subcode 463); usage headers on every response, rising when calls come fast;
-* restatement of past days and campaigns that appear between runs.
+* restatement of past days and campaigns that appear between runs;
+* :attr:`FakeGraphAPI.faults` (a :class:`tests.fakes.Faults`) scripts and counts faults at the
+  HTTP edge: bursts of 5xx (code 2, transient) or 429 (code 4) with ``Retry-After``, slow
+  answers, bodies cut short (``Content-Length`` larger than what is sent, then the connection
+  closed).
 
 Typical use::
 
@@ -45,6 +49,8 @@ from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, urlencode, urlsplit
+
+from tests.fakes import Fault, Faults
 
 # --------------------------------------------------------------------------------------------
 # Small helpers
@@ -857,9 +863,16 @@ class _Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(length) if length else b""
         body = _parse_body(raw, self.headers.get("Content-Type") or "")
-        status, payload, headers = self.fake.dispatch(
-            self.command, parts.path, query, body, self.headers.get("Authorization")
-        )
+        faults = self.fake.faults
+        fault = faults.take(self.command, self.path)
+        if fault is not None and fault.kind == "delay":
+            faults.wait(fault.seconds)
+        if fault is not None and fault.kind == "status":  # answered at the edge, not recorded
+            status, payload, headers = _fault_answer(fault)
+        else:
+            status, payload, headers = self.fake.dispatch(
+                self.command, parts.path, query, body, self.headers.get("Authorization")
+            )
         data = json.dumps(payload).encode()
         self.send_response(status)
         self.send_header("Content-Type", "application/json; charset=UTF-8")
@@ -867,11 +880,23 @@ class _Handler(BaseHTTPRequestHandler):
         for name, value in headers.items():
             self.send_header(name, value)
         self.end_headers()
-        self.wfile.write(data)
+        faults.write(self, fault, data)
 
     do_GET = _serve
     do_POST = _serve
     do_DELETE = _serve
+
+
+def _fault_answer(fault: Fault) -> tuple[int, dict, dict[str, str]]:
+    """An injected status fault as Graph answers it: 429 is "Application request limit
+    reached" (code 4), any other status Graph's transient "unexpected error" (code 2)."""
+    if fault.status == 429:
+        error = GraphError(_THROTTLE_MESSAGES[4], code=4, http_status=429, transient=True)
+    else:
+        message = "An unexpected error has occurred. Please retry your request later."
+        error = GraphError(message, code=2, http_status=fault.status, transient=True)
+    headers = {} if fault.retry_after is None else {"Retry-After": fault.retry_after}
+    return fault.status, {"error": {**error.body, "fbtrace_id": "AFakeFault"}}, headers
 
 
 def _parse_body(raw: bytes, content_type: str) -> dict[str, str]:
@@ -902,6 +927,8 @@ class FakeGraphAPI:
     the amount of data"), :attr:`usage` (a :class:`UsageMeter`), :attr:`report_polls` (None: jobs
     alternate between completing on the 5th poll, with 100 % reported while still running, and
     on the 4th; a number: every job that does not fail completes on that poll).
+    :attr:`faults` (HTTP faults, see :class:`tests.fakes.Faults`; status faults are answered
+    before :meth:`dispatch`: not in :attr:`requests`, but in ``faults.log``).
     Records: :attr:`requests`, :attr:`report_jobs`, :attr:`max_running_jobs` (the most report
     jobs running at once: created and not yet polled to a final state).
     """
@@ -927,6 +954,7 @@ class FakeGraphAPI:
         self.max_running_jobs = 0
         self._running_jobs: set[str] = set()
         self.usage = UsageMeter()
+        self.faults = Faults()
         self._lock = threading.RLock()
         self._token_expired = False
         self._throttle: tuple[int, int, int, int, int] | None = None  # n, code, sub, http, mins
@@ -952,6 +980,7 @@ class FakeGraphAPI:
         return self
 
     def stop(self) -> None:
+        self.faults.clear()  # let every held answer go
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()

@@ -19,6 +19,9 @@ the traps listed in ``/work/shared/FORMATS.md`` (Mailchimp section):
   (:meth:`FakeMailchimpAPI.advance`, :meth:`FakeMailchimpAPI.bump_reports`);
 * at most :attr:`max_connections` (10) simultaneous requests, otherwise ``429`` problem+json;
   :meth:`FakeMailchimpAPI.fail_next` scripts transient ``429`` / ``500`` / ``503`` answers;
+  :attr:`FakeMailchimpAPI.faults` (a :class:`tests.fakes.Faults`) scripts and counts faults at
+  the HTTP edge: bursts of problem+json 5xx/429 with ``Retry-After``, slow answers, bodies cut
+  short (``Content-Length`` larger than what is sent, then the connection closed);
 * subscriber data (``/lists/{id}/members``) that exists but must never be asked for; every
   request is recorded in :attr:`FakeMailchimpAPI.requests`.
 
@@ -45,6 +48,8 @@ import uuid
 from datetime import UTC, date, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, unquote, urlsplit
+
+from tests.fakes import Faults
 
 API_VERSION = "3.0"
 MAX_COUNT = 1000
@@ -251,9 +256,17 @@ class _Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         if length:
             self.rfile.read(length)
-        status, payload = self.fake.dispatch(
-            self.command, unquote(parts.path), query, self.headers.get("Authorization")
-        )
+        faults = self.fake.faults
+        fault = faults.take(self.command, self.path)
+        if fault is not None and fault.kind == "delay":
+            faults.wait(fault.seconds)
+        if fault is not None and fault.kind == "status":  # answered at the edge, not recorded
+            status = fault.status
+            payload = _status_error(status, self.fake.max_connections).body()
+        else:
+            status, payload = self.fake.dispatch(
+                self.command, unquote(parts.path), query, self.headers.get("Authorization")
+            )
         data = json.dumps(payload).encode()
         content_type = "application/json" if status < 400 else "application/problem+json"
         self.send_response(status)
@@ -261,8 +274,10 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(data)))
         if status == 405:
             self.send_header("Allow", "GET")
+        if fault is not None and fault.kind == "status" and fault.retry_after is not None:
+            self.send_header("Retry-After", fault.retry_after)
         self.end_headers()
-        self.wfile.write(data)
+        faults.write(self, fault, data)
 
     do_GET = _serve
     do_POST = _serve
@@ -284,7 +299,9 @@ class FakeMailchimpAPI:
     (``"YYYY-MM"``; older months lack the newer growth-history fields), :attr:`max_connections`,
     :attr:`slow_seconds` (sleep inside every admitted request so concurrency can build up),
     :attr:`api_key`. Controls: :meth:`revoke_key`, :meth:`restore_key`, :meth:`fail_next`,
-    :meth:`advance`, :meth:`bump_reports`.
+    :meth:`advance`, :meth:`bump_reports`, :attr:`faults` (HTTP faults, see
+    :class:`tests.fakes.Faults`; status faults are answered before :meth:`dispatch`, so they are
+    not in :attr:`requests` but in ``faults.log``).
     Records: :attr:`requests` (``(method, path, query dict)`` tuples, every request, rejected
     ones included), :attr:`max_in_flight_seen` (the most requests in flight at once, counting a
     request rejected for exceeding the limit), :attr:`in_flight`.
@@ -320,6 +337,7 @@ class FakeMailchimpAPI:
         self.elapsed_hours = 0.0
         self._revoked = False
         self._fail: list[int] = []  # scripted statuses for the next requests
+        self.faults = Faults()
         self._lock = threading.RLock()
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
@@ -339,6 +357,7 @@ class FakeMailchimpAPI:
         return self
 
     def stop(self) -> None:
+        self.faults.clear()  # let every held answer go
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()

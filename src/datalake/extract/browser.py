@@ -232,7 +232,8 @@ class BrowserSession:
             raise ExtractError(f"HTTP {failures[0].status} from {redact(failures[0].url)}")
         if not downloads:
             raise AuthRequired(f"the session expired; log in again with: {self.command}")
-        if error := downloads[0].failure():  # waits for the download to finish
+        self._wait_for_download(downloads[0])
+        if error := downloads[0].failure():  # finished: returns at once
             raise ExtractError(f"download failed: {error}")
         name = filename or downloads[0].suggested_filename
         source = Path(downloads[0].path())
@@ -241,6 +242,25 @@ class BrowserSession:
         )
         log.info("downloaded %s", self.ctx.lake.relative(saved))
         return saved
+
+    def _wait_for_download(self, download) -> None:
+        """Wait, bounded by the timeout setting, until a download has finished (Playwright's own
+        waits are not bounded: a body that never ends would hold the run for ever). Its file in
+        Playwright's folder grows while it comes; finished means `failure()` would not block."""
+        finished: list = []
+
+        def check():
+            # A download's state is only known by awaiting it; ask Playwright's loop whether that
+            # await has completed without blocking on it (a task started once, polled here).
+            if not finished:
+                finished.append(self._playwright._loop.create_task(download._impl_obj.failure()))
+            return finished[0].done()
+
+        try:
+            self.poll(check, "the download to finish")
+        except ExtractError:
+            download.cancel()
+            raise
 
     def already_landed(self, dataset: str, filename: str) -> bool:
         """True if this account's landing already holds the file name (any timestamp)."""
@@ -267,14 +287,27 @@ class BrowserSession:
             if frame == self.page.main_frame:
                 captured.clear()
 
+        ended: list = []  # requests whose body has fully come (or failed), kept alive
+        on_end = lambda request: ended.append(request)  # noqa: E731
+
         self.page.on("response", on_response)
         self.page.on("framenavigated", on_navigation)
+        self.page.on("requestfinished", on_end)
+        self.page.on("requestfailed", on_end)
         try:
             action()
             self.poll(lambda: len(captured) == len(wanted), f"{', '.join(wanted)} responses")
+            # Playwright's `body()` waits for the whole body without a bound: wait (bounded)
+            # until every captured answer has finished coming first
+            self.poll(
+                lambda: all(any(r.request is e for e in ended) for r in captured.values()),
+                f"the body of the {', '.join(wanted)} responses",
+            )
         finally:
             self.page.remove_listener("response", on_response)
             self.page.remove_listener("framenavigated", on_navigation)
+            self.page.remove_listener("requestfinished", on_end)
+            self.page.remove_listener("requestfailed", on_end)
         return {name: self._json_body(name, response) for name, response in captured.items()}
 
     def poll(self, check, what: str, person: bool = False, required: bool = True):

@@ -36,6 +36,14 @@ from datalake.extract.common import ExtractError
 from datalake.logs import redact, register_secret
 
 log = logging.getLogger(__name__)
+# the connection failed, timed out, or the body was cut short (Content-Length not reached, a
+# broken chunk): all passing faults of the network or the platform, retried like a 503
+TRANSPORT_ERRORS = (
+    requests.ConnectionError,
+    requests.Timeout,
+    requests.exceptions.ChunkedEncodingError,
+    requests.exceptions.ContentDecodingError,
+)
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 Throttle = Callable[[requests.Response], float | None]
 
@@ -158,7 +166,7 @@ class HttpClient:
         self._pause = 0.0
         try:
             response = self.session.request(method, url, **kwargs)
-        except (requests.ConnectionError, requests.Timeout) as error:
+        except TRANSPORT_ERRORS as error:
             message = f"{method} {url}: {type(error).__name__}: {str(error)[:300]}"
             raise _Transient(HttpError(message, url=url)) from None
         log.debug("%s %s -> HTTP %d", method, redact(response.url), response.status_code)

@@ -353,6 +353,11 @@ def _mirror(lake: Lake) -> dict | None:
     return result
 
 
+def _os_reason(error: OSError) -> str:
+    """An OS error as a person reads it: `No space left on device: <file>`."""
+    return f"{error.strerror or error}" + (f": {error.filename}" if error.filename else "")
+
+
 def _finish(
     lake: Lake, run_id: str, args, outcomes, warnings, started, stopped=None, mirror=None
 ) -> int:
@@ -396,7 +401,12 @@ def _finish(
         ],
         "scripts": [asdict(o) for o in outcomes],
     }
-    write_reports(lake, run_id, record)
+    try:
+        write_reports(lake, run_id, record)
+    except OSError as error:  # a full disk: the run is still reported (terminal, alerts)
+        log.error("the run record could not be written (%s): %s", run_id, _os_reason(error))
+        record["exit_code"] = code = code if stopped else worst_exit([code, EXIT_FAILED])
+        record["warnings"] = [*record["warnings"], f"run record not written: {_os_reason(error)}"]
     for needed in record["login_needed"]:  # on the terminal too: cron mails it to a person
         log.warning("%s needs a person: %s", needed["service"], needed["command"])
     _alert(lake, record)
@@ -462,13 +472,16 @@ def main(argv: list[str] | None = None, prog: str = "run_datalake") -> int:
             sys.stdout.write(f"{step.stage:16} {step.service:12} {step.path}\n")
         return EXIT_OK
     lake, run_id, started = Lake(settings.root), new_run_id(), utc_now()
-    lake.ensure()
     lock = LakeLock(lake)
     try:
+        lake.ensure()
         lock.acquire(run_id)
     except LakeLocked as error:
         log.error("%s", error)
         return EXIT_LOCKED
+    except OSError as error:  # a full or read-only disk: nothing can run, say so plainly
+        log.error("cannot write to the lake at %s: %s", lake.root, _os_reason(error))
+        return EXIT_FAILED
     try:
         setup_logging(settings.log_level, lake.run_dir(run_id) / "run.log")
         from datalake.storage.atomic import sweep_stale_temps

@@ -174,5 +174,9 @@ def run_stage(
         report.message, code = cap(f"{type(error).__name__}: {error}"), EXIT_FAILED
     report.exit_code, report.duration_s = code, round(time.monotonic() - started, 3)
     if lake is not None:
-        report.write(lake)
+        try:
+            report.write(lake)
+        except OSError as error:  # a full disk: the exit code and the log still tell
+            log.error("the script's run record could not be written: %s", error.strerror or error)
+            code = code or EXIT_FAILED
     sys.exit(code)

@@ -58,6 +58,11 @@ def temp_path_for(target: Path) -> Path:
     return target.with_name(f".{target.name}.{os.getpid()}{TEMP_SUFFIX}")
 
 
+def fsync_file(path: Path) -> None:
+    """Flush a file's data to disk (where a full disk shows as ENOSPC, before any rename)."""
+    _fsync_file(path)
+
+
 def _fsync_file(path: Path) -> None:
     fd = os.open(path, os.O_RDWR)
     try:

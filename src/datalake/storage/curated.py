@@ -20,7 +20,7 @@ from filelock import FileLock
 
 from datalake.paths import Lake, iso, utc_now
 from datalake.storage.archive import archive_version
-from datalake.storage.atomic import atomic_write_json, replace_atomically, temp_path_for
+from datalake.storage.atomic import fsync_file, replace_atomically, temp_path_for
 from datalake.storage.registry import FileStat
 
 log = logging.getLogger(__name__)
@@ -62,20 +62,26 @@ def commit_files(
     note: str = "",
     sources: list[str] | None = None,
 ) -> None:
-    """Archive the current version (if any), then move the new files into place."""
+    """Archive the current version (if any), then move the new files into place.
+
+    Everything that needs disk space is written first (the archive copy, then the new files and
+    the manifest describing them, each flushed to disk); only renames follow, so a full disk
+    fails the commit before the table changed, never between a table and its manifest."""
     csv_path, parquet_path = lake.curated / f"{name}.csv", lake.curated / f"{name}.parquet"
     meta = current_meta(lake, name)
     if csv_path.exists():
         published = meta["published_at"] if meta else iso(_mtime(csv_path))
         archive_version(lake, name, csv_path, datetime.fromisoformat(published))
     published_at = utc_now()
-    if parquet_temp.exists():
-        replace_atomically(parquet_temp, parquet_path)
-    replace_atomically(csv_temp, csv_path)
-    stat = FileStat.of(csv_path)
-    atomic_write_json(
-        _manifest_path(lake, name),
-        {
+    manifest = _manifest_path(lake, name)
+    manifest.parent.mkdir(parents=True, exist_ok=True)
+    manifest_temp = temp_path_for(manifest)
+    try:
+        for temp in (parquet_temp, csv_temp):
+            if temp.exists():
+                fsync_file(temp)
+        stat = FileStat.of(csv_temp)  # a rename keeps the size and mtime
+        document = {
             "table": name,
             "size": stat.size,
             "mtime_ns": stat.mtime_ns,
@@ -84,8 +90,16 @@ def commit_files(
             "run_id": run_id,
             "note": note,
             **({"sources": sources} if sources is not None else {}),
-        },
-    )
+        }
+        manifest_temp.write_text(json.dumps(document, indent=1, sort_keys=True) + "\n", "utf-8")
+        fsync_file(manifest_temp)
+    except BaseException:
+        manifest_temp.unlink(missing_ok=True)
+        raise
+    if parquet_temp.exists():
+        replace_atomically(parquet_temp, parquet_path)
+    replace_atomically(csv_temp, csv_path)
+    replace_atomically(manifest_temp, manifest)
     log.info(
         "published %s (%s rows)%s", name, "?" if rows is None else rows, f": {note}" if note else ""
     )
