@@ -49,7 +49,7 @@ def _logs(root: Path) -> str:
     return "".join(p.read_text("utf-8") for p in (root / "_runs").rglob("*.log"))
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")  # shared with test_bad_input_generated.py
 def clean_curated(tmp_path_factory) -> dict[str, list[tuple]]:
     root = tmp_path_factory.mktemp("clean")
     copy_samples(root / "landing")
