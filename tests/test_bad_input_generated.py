@@ -77,17 +77,6 @@ KNOWN_BUGS = {
         "plain json.JSONDecoder (formats.embedded_json): a repeated key is accepted (the last "
         "wins), although the lake refuses repeated keys everywhere else (records.load_json)",
     ),
-    "json-number-overflows-to-infinity": Bug(
-        {
-            "linktree": r"gen-clickThroughRate-1e400__",
-            "mailchimp": r"gen-(opens-open_rate|clicks-click_rate|stats-member_count)-1e400__",
-            "youtube": r"gen-snippet-categoryId-1e400__",
-        },
-        "records.load_json reads 1e400 as float('inf'): it passes the raw schema (type number) "
-        "and raw's NDJSON gets the non-JSON token Infinity; raw2staging then retires the file "
-        "(linktree clickThroughRate, mailchimp open_rate/click_rate, stats.member_count, "
-        "youtube snippet.categoryId): quarantine it like NaN (parse_float checking isfinite)",
-    ),
     "tiktok-repeated-column": Bug(
         {"tiktok": r"gen-column-([2-9]|\d\d)-twice-with-other-values__"},
         "a TikTok export whose header repeats a column (with other values) is read, the last "
@@ -100,15 +89,6 @@ KNOWN_BUGS = {
         "never closed) is read, the value cut short (pyarrow accepts an unterminated quote at "
         "the end of the data): DistroKid 15-column statements, TooLost sales reports too",
     ),
-    "reason-huge-integer": Bug(
-        dict.fromkeys(
-            ("toolost", "metaads", "spotify", "linktree", "youtube", "mailchimp"),
-            r"-huge-number-5000-digits__",
-        ),
-        "a JSON number of more than 4300 digits is quarantined with Python's ValueError "
-        "'Exceeds the limit (4300 digits)... use sys.set_int_max_str_digits()': load_json "
-        "should say 'a number of N digits'",
-    ),
     "reason-page-json": Bug(
         {
             "distrokid": r"gen-(cut-inside-embedded-json-at-\d+|embedded-nan|"
@@ -118,19 +98,6 @@ KNOWN_BUGS = {
         "a saved page whose embedded JSON is cut short or holds a wrong value is quarantined "
         "with a bare JSONDecodeError/ValueError/TypeError (formats.embedded_json, "
         "parse_spotify_page/parse_apple_page int()): say 'cut short' or which point is wrong",
-    ),
-    "metadata-of-another-type-crashes": Bug(
-        {
-            "metaads": r"gen-request-(level|since|until|report_run_id)-a-number__",
-            "youtube": r"gen-request-(channel_id|video_id|since|until)-a-number__",
-            "tiktok": r"gen-uniqueId-number__",
-        },
-        "a file whose content gives the raw metadata a value of another type (an envelope "
-        "edited by hand with a numeric metaads level/since/until/report_run_id or youtube "
-        "channel_id/video_id/since/until; a TikTok profile whose uniqueId is a number) fails "
-        "the whole landing2raw with a traceback (rawmeta.MetaError, a CodeFault, raised by "
-        "check_meta): the file is never recorded, so every run stops at it again and no file of "
-        "the service after it ever reaches raw; check those values' types (Rejected)",
     ),
     "reason-parts-not-objects": Bug(
         {
@@ -372,17 +339,10 @@ def test_known_bug_cases_are_quarantined_with_a_reason_a_person_can_act_on(tmp_p
 LONG_NAME = "statement " + "x" * 215 + ".html"  # 230 bytes: a legal name (255 at most)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a landing file with a long (legal, 220-255 byte) name crashes landing2raw with "
-    "OSError ENAMETOOLONG: the quarantine copy `.<sha12>_<name>.reason.json.<pid>.tmp` (and "
-    "the raw file `<stem>__<sha12>.<ext>`) outgrow the 255-byte limit, the error is not the "
-    "landing file's, so the script fails with a traceback and the service's later good files "
-    "wait for the next run; shorten the copies' names (keep a hash and the name's start)",
-)
 def test_a_bad_file_with_a_long_name_is_quarantined_and_the_next_file_read(tmp_path):
-    bad = Case(f"generated/{LONG_NAME}", b"<html><title>502 Bad Gateway</title></html>")
     good = SAMPLES / "spotify" / "audience" / "audience_UvzrGcUEeVPnLs56hWCQhh_20261109T060000Z.csv"
+    page = b"<html><title>502 Bad Gateway</title></html>"
+    bad = Case(f"generated/{LONG_NAME}", page, REFUSED, "audience/" + good.name)
     long_good = Case(
         f"generated/{good.stem}{'y' * (240 - len(good.name))}.csv",
         good.read_bytes(),

@@ -76,7 +76,6 @@ SIGNATURES = (
         ("JSONDecodeError", "ValueError", "TypeError", "AttributeError", "KeyError"),
         r"could not read as (spotify_stats_page|apple_stats_page|profile_page): ",
     ),
-    ("reason-huge-integer", JSON_SERVICES, ("ValueError",), r"Exceeds the limit \(4300 digits\)"),
     (
         "reason-parts-not-objects",
         JSON_SERVICES,
@@ -84,19 +83,7 @@ SIGNATURES = (
         r"not a JSON object|object has no attribute 'get'|object is not (a mapping|iterable)",
     ),
     ("reason-null-date", ("metaads",), ("TypeError",), r"'<' not supported between instances"),
-    (
-        "json-number-overflows-to-infinity",
-        ("linktree", "mailchimp", "youtube"),
-        ("Rejected",),
-        r"raw file .* JSON holds Infinity",
-    ),
     ("reason-tiktok-cr-line-ends", ("tiktok",), ("Error",), r"new-line character seen"),
-    (
-        "metadata-of-another-type-crashes",
-        ("metaads", "youtube", "tiktok"),
-        ("MetaError",),
-        r"wrong type",
-    ),
 )
 
 

@@ -19,6 +19,17 @@ STAMP_FORMAT = "%Y%m%dT%H%M%SZ"
 _STAMP_RE = re.compile(r"(\d{8}T\d{6}Z)")
 
 
+NAME_BYTES = 180  # the longest name the lake derives from a landing name (UTF-8 bytes): room
+# is left under the filesystems' 255 for `.<name>.<pid>.tmp`, `.reason.json` and `.gz`
+
+
+def fit_name(text: str, limit: int = NAME_BYTES) -> str:
+    """`text` (part of a file name) cut to at most `limit` UTF-8 bytes, at a character boundary:
+    a landing file may be named at the filesystem's limit, names derived from it may not."""
+    data = text.encode("utf-8")
+    return text if len(data) <= limit else data[:limit].decode("utf-8", "ignore")
+
+
 def utc_now() -> datetime:
     """The current time, UTC-aware, to the second."""
     return datetime.now(UTC).replace(microsecond=0)

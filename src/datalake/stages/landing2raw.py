@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from datalake.extract.common import account_of
-from datalake.paths import file_time, iso, utc_now
+from datalake.paths import file_time, fit_name, iso, utc_now
 from datalake.problems import Rejected, blames_the_file, cap, describe
 from datalake.run.records import EXIT_FAILED, EXIT_OK, EXIT_QUARANTINED
 from datalake.stages.quarantine import quarantine, release
@@ -79,7 +79,8 @@ def _check_raw(ctx, fmt: Format, path: Path) -> None:
 def _convert(ctx, landing: Path, sha: str, fmt: Format) -> tuple[str, dict[str, Any]]:
     """Convert into raw atomically. The name is derived from the content hash, so a file that an
     interrupted run already wrote is replaced by identical bytes (conversion is deterministic)."""
-    target = ctx.lake.raw(ctx.service) / fmt.dataset / f"{landing.stem}__{sha[:12]}.{fmt.extension}"
+    name = f"{fit_name(landing.stem)}__{sha[:12]}.{fmt.extension}"
+    target = ctx.lake.raw(ctx.service) / fmt.dataset / name
     with atomic_path(target) as temp:
         meta = check_meta(fmt.meta, fmt.convert(landing, temp), fmt.name)
         if fmt.schema:

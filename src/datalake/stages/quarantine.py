@@ -22,7 +22,7 @@ import shutil
 import sys
 from pathlib import Path
 
-from datalake.paths import Lake, iso, utc_now
+from datalake.paths import NAME_BYTES, Lake, fit_name, iso, utc_now
 from datalake.problems import cap
 from datalake.storage.archive import gzip_file
 from datalake.storage.atomic import atomic_path, atomic_write_json, remove
@@ -41,7 +41,8 @@ def _reason_file(beside: Path, sha256: str, reason: str, run_id: str, hint: str,
 
 
 def _copy_name(sha256: str, landing: Path) -> str:
-    return f"{sha256[:12]}_{landing.name}"
+    suffix = fit_name(landing.suffix, 20)  # the stem is cut, the extension kept
+    return f"{sha256[:12]}_{fit_name(landing.stem, NAME_BYTES - len(suffix.encode()))}{suffix}"
 
 
 def quarantine(

@@ -5,6 +5,8 @@ statement's `layout` and `max_reporting_date`); landing2raw checks what the conv
 against it before anything is recorded, keeps it in `raw/<service>/_hashes.json`, and
 raw2staging hands it to the builders as `RawFile.meta`. A converter that returns something else
 is a bug in the code, not in the file: `MetaError` fails the script instead of quarantining.
+Only text read from the file itself can be of another type with every key right (an envelope
+edited by hand with a number where the platform writes text): that file is refused instead.
 (No `from __future__ import annotations` in modules declaring these: TypedDict needs real
 annotations to tell `Required` keys.)
 """
@@ -12,7 +14,7 @@ annotations to tell `Required` keys.)
 import typing
 from typing import Any, Required, TypedDict
 
-from datalake.problems import CodeFault
+from datalake.problems import CodeFault, Rejected
 
 
 class RawMeta(TypedDict, total=False):
@@ -51,6 +53,9 @@ def check_meta(declared: type, meta: dict, fmt: str) -> dict:
     missing = sorted(declared.__required_keys__ - meta.keys())
     unknown = sorted(meta.keys() - hints.keys())
     wrong = sorted(k for k, v in meta.items() if k in hints and not _matches(v, hints[k]))
+    if wrong and not (missing or unknown) and all(hints[k] is str for k in wrong):
+        shown = ", ".join(f"{k} ({type(meta[k]).__name__})" for k in wrong)
+        raise Rejected(f"what it says about itself has values of the wrong type: {shown}")
     if missing or unknown or wrong:
         raise MetaError(
             f"format {fmt} returned metadata that is not a {declared.__name__}: "

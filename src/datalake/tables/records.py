@@ -13,6 +13,7 @@ short is refused with a reason, never silently read.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -36,6 +37,26 @@ def _no_constant(name: str):
     raise Rejected(f"JSON holds {name}, which is no number")
 
 
+def _finite_float(text: str) -> float:
+    """A JSON number with a fraction or exponent; one too large for a float (1e400) is
+    refused like Infinity, never read as it."""
+    from datalake.problems import Rejected
+
+    value = float(text)
+    if math.isinf(value):
+        raise Rejected(f"a number too large to hold: {text[:40]}")
+    return value
+
+
+def _sized_int(text: str) -> int:
+    """A JSON integer; one of thousands of digits is refused in words (Python's own limit)."""
+    from datalake.problems import Rejected
+
+    if len(text.lstrip("-")) > 100:
+        raise Rejected(f"a number of {len(text.lstrip('-'))} digits: not a platform's value")
+    return int(text)
+
+
 def load_json(data: bytes | str) -> Any:
     """A JSON document (UTF-8, a BOM allowed), refusing repeated keys, NaN and Infinity; a
     document that does not parse is refused with where it stops."""
@@ -43,7 +64,13 @@ def load_json(data: bytes | str) -> Any:
 
     text = data.decode("utf-8-sig") if isinstance(data, bytes) else data.lstrip("\ufeff")
     try:
-        return json.loads(text, object_pairs_hook=_no_repeated_keys, parse_constant=_no_constant)
+        return json.loads(
+            text,
+            object_pairs_hook=_no_repeated_keys,
+            parse_constant=_no_constant,
+            parse_float=_finite_float,
+            parse_int=_sized_int,
+        )
     except json.JSONDecodeError as error:
         end = "the document ends early" if error.pos >= len(text.rstrip()) - 1 else error.msg
         raise Rejected(
