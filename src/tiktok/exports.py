@@ -61,6 +61,9 @@ def read_export(text: str) -> tuple[str, list[dict[str, str]]]:
     if language is None:
         raise Rejected(f"unknown TikTok export layout or language (header: {shown(header, 150)})")
     names = [HEADERS[language][name] for name in header]
+    repeated = sorted({h for h, n in zip(header, names, strict=True) if names.count(n) > 1})
+    if repeated:
+        raise Rejected(f"column {shown(repeated[0])} appears twice in the header")
     rows = []
     for number, values in enumerate(reader, start=2):
         if not any(v.strip() for v in values):

@@ -111,7 +111,9 @@ def embedded_json(text: str | bytes, pattern: re.Pattern, what: str) -> Any:
     match = pattern.search(text)
     if not match:
         raise Rejected(f"no {what} in the page")
-    value, _ = json.JSONDecoder().raw_decode(text, match.end())
+    from datalake.tables.records import strict_decoder
+
+    value, _ = strict_decoder().raw_decode(text, match.end())
     return value
 
 
@@ -207,6 +209,26 @@ def is_zip(sample) -> bool:
 def _unsafe_member(name: str) -> bool:
     parts = name.replace("\\", "/").split("/")
     return name.startswith(("/", "\\")) or ":" in parts[0] or ".." in parts
+
+
+def check_zip_size(src: Path, max_bytes: int = ZIP_MAX_BYTES) -> None:
+    """Rejected if a ZIP-based file (an XLSX workbook) would expand past `max_bytes` or
+    ZIP_MAX_RATIO times its size: every member is read through (in memory, a chunk at a time)
+    and counted, its declared size not trusted."""
+    import zipfile
+    import zlib
+
+    limit, total = min(max_bytes, ZIP_MAX_RATIO * max(src.stat().st_size, 1)), 0
+    try:
+        with zipfile.ZipFile(src) as archive:
+            for info in archive.infolist():
+                with archive.open(info) as member:
+                    while chunk := member.read(1 << 20):
+                        total += len(chunk)
+                        if total > limit:
+                            raise Rejected(_too_large(src, limit))
+    except (zipfile.BadZipFile, EOFError, zlib.error, NotImplementedError) as error:
+        raise Rejected(f"not a readable workbook (cut short?): {error}") from None
 
 
 def zip_members(src: Path, wanted: Callable[[str], bool], what: str) -> dict[str, bytes]:

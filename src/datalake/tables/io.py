@@ -158,8 +158,12 @@ def xlsx_as_csv(src: Path, beside: Path) -> Iterator[tuple[Path, list[str]]]:
     empty header cells dropped): yields (its path, the header); removed afterwards."""
     from openpyxl import load_workbook
 
+    from datalake.stages.formats import check_zip_size
     from datalake.storage.atomic import temp_path_for
 
+    # a workbook is a ZIP: a bomb is refused before openpyxl expands it (real statements
+    # compress 10-20x; the ratio limit catches bombs, the size one only what cannot be held)
+    check_zip_size(src, max_bytes=2 << 30)
     staged = temp_path_for(beside.with_name(beside.name + ".xlsx.csv"))
     try:
         sheet = load_workbook(src, read_only=True, data_only=True).active

@@ -57,6 +57,17 @@ def _sized_int(text: str) -> int:
     return int(text)
 
 
+def strict_decoder() -> json.JSONDecoder:
+    """The lake's JSON reading (repeated keys, NaN, Infinity, numbers too large refused), for
+    JSON embedded in other text (`raw_decode`)."""
+    return json.JSONDecoder(
+        object_pairs_hook=_no_repeated_keys,
+        parse_constant=_no_constant,
+        parse_float=_finite_float,
+        parse_int=_sized_int,
+    )
+
+
 def load_json(data: bytes | str) -> Any:
     """A JSON document (UTF-8, a BOM allowed), refusing repeated keys, NaN and Infinity; a
     document that does not parse is refused with where it stops."""
@@ -64,13 +75,7 @@ def load_json(data: bytes | str) -> Any:
 
     text = data.decode("utf-8-sig") if isinstance(data, bytes) else data.lstrip("\ufeff")
     try:
-        return json.loads(
-            text,
-            object_pairs_hook=_no_repeated_keys,
-            parse_constant=_no_constant,
-            parse_float=_finite_float,
-            parse_int=_sized_int,
-        )
+        return strict_decoder().decode(text)
     except json.JSONDecodeError as error:
         end = "the document ends early" if error.pos >= len(text.rstrip()) - 1 else error.msg
         raise Rejected(
