@@ -117,3 +117,22 @@ def sample_lake(lake_root: Path) -> Path:
 
     write_sample_landing(lake_root / "landing", datetime(2026, 11, 20, 6, 0, tzinfo=UTC))
     return lake_root
+
+
+# ---- secrets scan (issue 19, tests/secrets_scan.py) -----------------------------------------
+
+
+def pytest_configure(config):
+    """Record the secrets the fakes hand out from the start, for the scan at session finish."""
+    from tests import secrets_scan
+
+    secrets_scan.install()
+
+
+@pytest.hookimpl(tryfirst=True)  # first: before pytest's own temp-directory cleanup
+def pytest_sessionfinish(session, exitstatus):
+    """Every lake root under the base temp directory holds no secret the fakes know: a summary
+    line, and the session fails listing each file and secret (by name) if one is found."""
+    from tests import secrets_scan
+
+    secrets_scan.finish(session)
