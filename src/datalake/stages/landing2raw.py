@@ -17,6 +17,7 @@ against a JSON Schema.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -50,6 +51,7 @@ __all__ = [
     "ingest_landing",
 ]  # what a service declares with
 log = logging.getLogger(__name__)
+SAVE_EVERY_SECONDS = 5.0  # how often a long landing2raw records its progress
 
 
 @dataclass
@@ -173,10 +175,11 @@ def _warn_reserved_names(ctx) -> None:
             )
 
 
-def _ingest_one(ctx, registry, landing: Path, retry, formats, rejects, ignores, outcome) -> None:
+def _ingest_one(ctx, registry, landing: Path, retry, formats, rejects, ignores, outcome) -> bool:
+    """Bring one landing file in; False if it was already known, unchanged (nothing done)."""
     rel, stat = ctx.lake.relative(landing), FileStat.of(landing)
     if registry.known_unchanged(rel, stat) and landing not in retry:
-        return
+        return False
     ctx.report.files_in += 1
     sha = sha256_file(landing)
     registry.note_seen(rel, stat, sha)
@@ -189,6 +192,7 @@ def _ingest_one(ctx, registry, landing: Path, retry, formats, rejects, ignores, 
         log.info("%s: same bytes as %s, skipped", rel, registry.entry(sha)["landing_path"])
     else:
         _process(ctx, registry, landing, sha, formats, rejects, ignores, outcome)
+    return True
 
 
 def _skip_unreadable(ctx, registry, landing: Path, error: OSError) -> bool:
@@ -217,15 +221,23 @@ def ingest_landing(
     registry, outcome = Registry.for_service(ctx.lake.raw(ctx.service)), _Outcome()
     retry = _retry_candidates(ctx, registry) if ctx.retry_quarantined else {}
     _warn_reserved_names(ctx)
-    unreadable = []
+    unreadable, unsaved, saved_at = [], False, time.monotonic()
     for landing in sorted(visible_files(ctx.lake.landing(ctx.service))):
         try:
-            _ingest_one(ctx, registry, landing, retry, formats, rejects, ignores, outcome)
+            done = _ingest_one(ctx, registry, landing, retry, formats, rejects, ignores, outcome)
+            unsaved |= done
         except OSError as error:
+            unsaved = True
             if _skip_unreadable(ctx, registry, landing, error):
                 unreadable.append(ctx.lake.relative(landing))
-        registry.save()
         retry.pop(landing, None)
+        # The registry is saved every few seconds, not after every file: a run killed in
+        # between reads those files again, and writes the same raw files (named by content).
+        if unsaved and time.monotonic() - saved_at >= SAVE_EVERY_SECONDS:
+            registry.save()
+            unsaved, saved_at = False, time.monotonic()
+    if unsaved:
+        registry.save()
     log.info(
         "%s landing2raw: %d processed, %d duplicate(s), %d newly quarantined",
         ctx.service,

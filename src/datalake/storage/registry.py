@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from datalake.storage.atomic import atomic_write_json
+from datalake.storage.atomic import atomic_write_text
 
 REGISTRY_NAME = "_hashes.json"
 PROCESSED = "processed"
@@ -86,4 +86,8 @@ class Registry:
         return {sha: e for sha, e in self.files.items() if e.get("status") == PROCESSED}
 
     def save(self) -> None:
-        atomic_write_json(self.path, {"version": 1, "files": self.files, "seen": self.seen})
+        # compact (one line, keys sorted): Python's fast JSON encoder, a registry of years
+        # of nightly files is megabytes
+        payload = {"version": 1, "files": self.files, "seen": self.seen}
+        text = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str) + "\n"
+        atomic_write_text(self.path, text)

@@ -158,29 +158,51 @@ def latest_records(
         covers = _meta_span(*covers, file_fields=file_fields)
 
     latest: dict[tuple, dict] = {}
+    on_day: dict[str, set] = {}  # date -> keys of the rows of that date (years of files: the
+    # rows a file covers are found by their dates, never by scanning every row kept so far)
     for raw in files:
         lineage = raw.lineage.columns()
         span = covers(raw) if covers else None
         if span:
             since, until, now = span[0], span[1], lineage["_extracted_at"]
             scope = span[2] if len(span) > 2 else {}  # e.g. {"video_id": ...}: only its rows
-            stale = [
-                k
-                for k, row in latest.items()
-                if since <= (row.get(date_field) or "") <= until
-                and row["_extracted_at"] < now
-                and all(row.get(c) == v for c, v in scope.items())
-            ]
-            for k in stale:
-                del latest[k]
+            for day in _days_within(since, until, on_day):
+                keys = on_day[day]
+                stale = [
+                    k
+                    for k in keys
+                    if latest[k]["_extracted_at"] < now
+                    and all(latest[k].get(c) == v for c, v in scope.items())
+                ]
+                for k in stale:
+                    del latest[k]
+                    keys.discard(k)
         shared = file_fields(raw) if file_fields else {}
         for record in read_ndjson(raw.path):
             row = to_row({**record, **shared} if shared else record)
             if row is not None:
-                latest[tuple(as_text(row.get(k)) or "" for k in key)] = {**row, **lineage}
+                k = tuple(as_text(row.get(c)) or "" for c in key)
+                if (old := latest.get(k)) is not None:
+                    on_day.get(old.get(date_field) or "", set()).discard(k)
+                latest[k] = {**row, **lineage}
+                on_day.setdefault(row.get(date_field) or "", set()).add(k)
     rows = [latest[k] for k in sorted(latest)]
     names = [*columns, *LINEAGE_COLUMNS]
     return pa.table({n: pa.array([as_text(r.get(n)) for r in rows], pa.string()) for n in names})
+
+
+def _days_within(since: str, until: str, on_day: dict) -> list[str]:
+    """The dates from `since` to `until` (ISO text) that rows are kept for."""
+    from datetime import date, timedelta
+
+    try:
+        first, last = date.fromisoformat(since), date.fromisoformat(until)
+    except (TypeError, ValueError):  # not plain dates: compare as text, like the rows' own
+        return [d for d in on_day if d and since <= d <= until]
+    if (last - first).days > len(on_day):
+        return [d for d in on_day if d and since <= d <= until]
+    days = (first + timedelta(n) for n in range((last - first).days + 1))
+    return [text for d in days if (text := d.isoformat()) in on_day]
 
 
 def _meta_span(since: str, until: str, *scope: str, file_fields=None):
