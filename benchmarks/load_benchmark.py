@@ -43,20 +43,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import load_history  # noqa: E402 (beside this script)
 
+from datalake.settings import SETTING_PREFIXES  # noqa: E402
+
 TARGETS = {"noop_s": 0.5, "night_s": 60.0}
-PLATFORM_PREFIXES = (  # settings a run must not inherit (tests/conftest.py, clean_env)
-    "DK_",
-    "TOOLOST_",
-    "META_",
-    "SPOTIFY_",
-    "TIKTOK_",
-    "LINKTREE_",
-    "YOUTUBE_",
-    "GOOGLE_",
-    "MAILCHIMP_",
-    "MINIO_",
-    "DATALAKE_",
-)
+PLATFORM_PREFIXES = SETTING_PREFIXES  # datalake.settings
 # Curated table -> the columns of its key (CURATED.md "one row per"); None: rows counted only.
 CURATED_KEYS: dict[str, tuple[str, ...] | None] = {
     "tidy_daily_streams": ("source", "date"),

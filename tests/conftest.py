@@ -12,24 +12,13 @@ import pytest
 
 from datalake.paths import Lake
 from datalake.run.records import ScriptReport
+from datalake.settings import SETTING_PREFIXES
 from datalake.stages.driver import StageContext
 
 REPO = Path(__file__).resolve().parents[1]
 RUNNER = REPO / "cronjob" / "run_datalake.py"
 DK_CLEANERS = REPO / "src" / "distrokid" / "cleaners"
-SECRET_ENV_PREFIXES = (
-    "DK_",
-    "TOOLOST_",
-    "META_",
-    "SPOTIFY_",
-    "TIKTOK_",
-    "LINKTREE_",
-    "YOUTUBE_",
-    "GOOGLE_",
-    "MAILCHIMP_",
-    "MINIO_",
-    "DATALAKE_",
-)
+SECRET_ENV_PREFIXES = SETTING_PREFIXES  # datalake.settings
 
 
 def clean_env(root: Path, **extra: str) -> dict[str, str]:

@@ -17,6 +17,24 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
+# the prefixes of every platform's and the lake's settings: what a run started for a test or a
+# benchmark must not inherit from the machine it runs on
+SETTING_PREFIXES = (
+    "DK_",
+    "TOOLOST_",
+    "META_",
+    "SPOTIFY_",
+    "TIKTOK_",
+    "LINKTREE_",
+    "YOUTUBE_",
+    "GOOGLE_",
+    "MAILCHIMP_",
+    "MINIO_",
+    "BUSINESS_",
+    "DATALAKE_",
+)
+
+
 class SettingsError(ValueError):
     """A setting is missing or invalid; the message names the variable."""
 
