@@ -228,6 +228,7 @@ def test_run_history_shows_only_the_last_30_runs():
         "landing2raw": 6.0,
         "raw2staging": 6.0,
         "staging2curated": 6.0,
+        "curated2business": 0.0,
     }
     assert first["rows_out"] == 4 * 5
     html = charts.run_history_chart(fake_runs(35))

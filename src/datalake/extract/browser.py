@@ -298,9 +298,10 @@ class BrowserSession:
             action()
             self.poll(lambda: len(captured) == len(wanted), f"{', '.join(wanted)} responses")
             # Playwright's `body()` waits for the whole body without a bound: wait (bounded)
-            # until every captured answer has finished coming first
+            # until every captured answer whose body is read has finished coming first (an
+            # error answer's body is never read, and a page that ignores it never finishes it)
             self.poll(
-                lambda: all(any(r.request is e for e in ended) for r in captured.values()),
+                lambda: all(any(r.request is e for e in ended) for r in captured.values() if r.ok),
                 f"the body of the {', '.join(wanted)} responses",
             )
         finally:
