@@ -36,7 +36,8 @@ RUN_ID = re.compile(rb"\d{8}T\d{6}Z-[0-9a-f]{6}")
 RUN_ID_TEXT = re.compile(RUN_ID.pattern.decode())
 ZONES = ("landing", "raw", "staging", "curated", "archive")
 LINEAGE = ("_run_id", "_source_file", "_source_sha256", "_extracted_at")
-VOLATILE_KEYS = {"ingested_at", "published_at", "mtime_ns", "run_id"}
+# "note": a manifest rewritten after a kill says so (datalake.storage.curated.repair_manifest)
+VOLATILE_KEYS = {"ingested_at", "published_at", "mtime_ns", "run_id", "note"}
 TEMP_ENDINGS = (".tmp", ".part", ".partial", ".crdownload", "~")
 CLEANER_STAGES = tuple(s for s in STAGES if s != "extract")
 STARTUP, FINISH = "startup", "finish"

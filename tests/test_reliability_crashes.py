@@ -109,9 +109,7 @@ def _after_kill(lake: Path, kill: Kill) -> None:
 
 
 def _assert_like_clean(lake: Path, clean: Clean, context: str) -> None:
-    # curated tables' manifests aside: a kill between a table's commit and its manifest's leaves
-    # the manifest stale for good (test_a_kill_right_after_a_curated_commit_..., xfail)
-    assert like_clean(lake, clean, manifests=False) == [], context
+    assert like_clean(lake, clean) == [], context
     record = json.loads((lake / "_runs" / "latest.json").read_text("utf-8"))
     assert record["exit_code"] == 0, context
 
@@ -294,7 +292,7 @@ def _before(clean: Clean, stage: str, lake: Path) -> Path:
 def test_a_script_killed_at_each_of_its_commits_then_a_run_ends_like_a_clean_run(tmp_path):
     """Every distrokid cleaner SIGKILLed right before and right after each of its atomic
     commits in turn (the moments a random kill rarely hits), then the runner: a clean run's
-    lake (manifests aside: see the xfail test below)."""
+    lake, manifests included."""
     clean = clean_lake(tmp_path.parent, "distrokid-small", _small_distrokid, *DK_ONLY)
     points = []
     for script in (s for s in discover()[0] if s.service == "distrokid" and not s.is_extractor):
@@ -310,19 +308,11 @@ def test_a_script_killed_at_each_of_its_commits_then_a_run_ends_like_a_clean_run
         assert held_locks(lake) == [], context
         final = run_runner(lake, *DK_ONLY, "--no-progress")
         assert final.returncode == 0, f"{context}\n{final.stderr[-3000:]}"
-        assert like_clean(lake, clean, manifests=False) == [], context
+        assert like_clean(lake, clean) == [], context
         shutil.rmtree(lake)
     print(f"\n{len(points)} commit points killed")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: a kill between a curated table's commit (CSV replaced) and its manifest's "
-    "leaves curated/_manifest/<table>.json missing or describing the previous version; the "
-    "next run finds the content unchanged and never rewrites it, so the next publication "
-    "archives this version under the previous one's time and `datalake restore --at` picks "
-    "the wrong version (src/datalake/storage/curated.py commit_files, storage/publish.py)",
-)
 def test_a_kill_right_after_a_curated_commit_leaves_a_true_manifest(tmp_path):
     """distrokid's staging2curated SIGKILLed right after it replaced `dk_bank_details.csv` with
     a new version (before that table's manifest was written), then the runner: the manifest

@@ -36,6 +36,67 @@ def current_meta(lake: Lake, name: str) -> dict[str, Any] | None:
     return json.loads(path.read_text("utf-8")) if path.exists() else None
 
 
+def describes_current(meta: dict[str, Any] | None, csv_path: Path) -> bool:
+    """Whether a manifest describes the CSV now in place (same size and mtime)."""
+    if not meta or not csv_path.exists():
+        return False
+    stat = FileStat.of(csv_path)
+    return (meta.get("size"), meta.get("mtime_ns")) == (stat.size, stat.mtime_ns)
+
+
+def repair_manifest(
+    lake: Lake, name: str, run_id: str, rows: int, sources: list[str] | None = None
+) -> bool:
+    """Rewrite a table's manifest if it does not describe the CSV in place: a process killed
+    between a commit's table and manifest renames leaves it missing or describing the previous
+    version. The version was published when its file was written (the rename keeps the mtime).
+    True if it was rewritten."""
+    csv_path = lake.curated / f"{name}.csv"
+    if describes_current(current_meta(lake, name), csv_path):
+        return False
+    stat = FileStat.of(csv_path)
+    _write_manifest(
+        lake,
+        name,
+        stat,
+        rows=rows,
+        published_at=_mtime(csv_path),
+        run_id=run_id,
+        note="manifest repaired: the run that published this version stopped before writing it",
+        sources=sources,
+    )
+    log.warning("%s: its manifest did not describe the table in place; rewritten", name)
+    return True
+
+
+def _manifest_document(
+    name: str, stat: FileStat, rows, published_at: datetime, run_id: str, note: str, sources
+) -> str:
+    document = {
+        "table": name,
+        "size": stat.size,
+        "mtime_ns": stat.mtime_ns,
+        "rows": rows,
+        "published_at": published_at.isoformat(),
+        "run_id": run_id,
+        "note": note,
+        **({"sources": sources} if sources is not None else {}),
+    }
+    return json.dumps(document, indent=1, sort_keys=True) + "\n"
+
+
+def _write_manifest(lake: Lake, name: str, stat: FileStat, **fields) -> None:
+    manifest = _manifest_path(lake, name)
+    manifest.parent.mkdir(parents=True, exist_ok=True)
+    temp = temp_path_for(manifest)
+    try:
+        temp.write_text(_manifest_document(name, stat, **fields), "utf-8")
+        fsync_file(temp)
+        replace_atomically(temp, manifest)
+    finally:
+        temp.unlink(missing_ok=True)
+
+
 def table_lock(lake: Lake, name: str) -> FileLock:
     """The lock that serialises writers of one curated table (released if the process dies)."""
     folder = lake.curated / "_manifest"
@@ -81,17 +142,8 @@ def commit_files(
             if temp.exists():
                 fsync_file(temp)
         stat = FileStat.of(csv_temp)  # a rename keeps the size and mtime
-        document = {
-            "table": name,
-            "size": stat.size,
-            "mtime_ns": stat.mtime_ns,
-            "rows": rows,
-            "published_at": published_at.isoformat(),
-            "run_id": run_id,
-            "note": note,
-            **({"sources": sources} if sources is not None else {}),
-        }
-        manifest_temp.write_text(json.dumps(document, indent=1, sort_keys=True) + "\n", "utf-8")
+        document = _manifest_document(name, stat, rows, published_at, run_id, note, sources)
+        manifest_temp.write_text(document, "utf-8")
         fsync_file(manifest_temp)
     except BaseException:
         manifest_temp.unlink(missing_ok=True)

@@ -16,8 +16,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from datalake.paths import Lake
-from datalake.storage.curated import commit_files, current_meta, table_lock, temp_pair
-from datalake.storage.registry import FileStat
+from datalake.storage.curated import (
+    commit_files,
+    current_meta,
+    describes_current,
+    repair_manifest,
+    table_lock,
+    temp_pair,
+)
 
 log = logging.getLogger(__name__)
 
@@ -83,8 +89,8 @@ def _existing_sources(lake: Lake, name: str, column: str) -> list[str]:
     csv_path = lake.curated / f"{name}.csv"
     if not csv_path.exists():
         return []
-    meta, stat = current_meta(lake, name) or {}, FileStat.of(csv_path)
-    if "sources" in meta and (meta.get("size"), meta.get("mtime_ns")) == (stat.size, stat.mtime_ns):
+    meta = current_meta(lake, name) or {}
+    if "sources" in meta and describes_current(meta, csv_path):
         return list(meta["sources"])
     options = pacsv.ConvertOptions(include_columns=[column])
     values = pacsv.read_csv(csv_path, convert_options=options).column(column)
@@ -181,10 +187,13 @@ def publish(
 
         try:
             result = write_table(stream, schema, csv_temp, parquet_temp, check=check)
+            sources = sorted(s for s, n in counts.items() if n)
             if same_content(csv_temp, lake.curated / f"{name}.csv"):
                 log.info("%s unchanged (%d rows)", name, result.rows)
+                repair_manifest(
+                    lake, name, run_id, result.rows, sources if partition is not None else None
+                )
                 return PublishResult(name, False, own_rows(result.rows))
-            sources = sorted(s for s, n in counts.items() if n)
             try:
                 diff = row_changes(
                     lake.curated / f"{name}.parquet",
