@@ -71,12 +71,6 @@ class Bug:
 
 
 KNOWN_BUGS = {
-    "csv-cut-inside-last-quoted-field": Bug(
-        {"distrokid": r"gen-cut-inside-the-last-quoted-field__"},
-        "a quoted CSV export cut inside the last line's last quoted value (a quote opened, "
-        "never closed) is read, the value cut short (pyarrow accepts an unterminated quote at "
-        "the end of the data): DistroKid 15-column statements, TooLost sales reports too",
-    ),
     "reason-page-json": Bug(
         {
             "distrokid": r"gen-(cut-inside-embedded-json-at-\d+|embedded-nan|"
@@ -101,18 +95,6 @@ KNOWN_BUGS = {
         "read_ndjson), \"AttributeError: 'list' object has no attribute 'get'\" "
         "(formats.envelope_items, youtube report_rows, linktree), \"TypeError: 'bool' object is "
         'not iterable" or TypeError (mailchimp growth): check the shape, name the part',
-    ),
-    "reason-null-date": Bug(
-        {"metaads": r"gen-date_start-null__"},
-        "a Meta Ads insights row whose date_start is null is quarantined with \"TypeError: '<' "
-        "not supported between instances of 'str' and 'NoneType'\" (graph_items sorts the "
-        "days before the raw schema is checked, which would name the row and the field)",
-    ),
-    "reason-tiktok-cr-line-ends": Bug(
-        {"tiktok": r"gen-cr-line-ends__"},
-        "a TikTok CSV with bare CR line ends is quarantined with the csv module's 'Error: "
-        "new-line character seen in unquoted field - do you need to open the file in "
-        "universal-newline mode?' (read_export): read CR line ends, or say so in words",
     ),
 }
 

@@ -82,8 +82,6 @@ SIGNATURES = (
         ("ValueError", "AttributeError", "TypeError"),
         r"not a JSON object|object has no attribute 'get'|object is not (a mapping|iterable)",
     ),
-    ("reason-null-date", ("metaads",), ("TypeError",), r"'<' not supported between instances"),
-    ("reason-tiktok-cr-line-ends", ("tiktok",), ("Error",), r"new-line character seen"),
 )
 
 

@@ -513,3 +513,25 @@ def test_a_cleaner_process_does_not_pay_for_pandas_yet_can_still_import_it():
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert result.stdout.split("\n")[:2] == ["False", "(2, 2)"]
+
+
+@pytest.mark.parametrize(
+    ("text", "refused"),
+    [
+        (b'"a","b"\n"1","x ""y"" z"\n', False),  # quotes inside a value are doubled
+        (b'"a","b"\n"1","x ""y', True),  # cut inside the last quoted value
+        (b'\xef\xbb\xbf"a","b"\n"1","cut sho', True),  # a BOM does not hide it
+        (b'a,b\n1,12" vinyl\n', False),  # an export that does not quote its fields
+    ],
+)
+def test_a_quoted_export_cut_inside_its_last_value_is_refused(tmp_path, text, refused):
+    from datalake.tables.io import check_quotes_closed
+    from datalake.tables.schemas import SchemaError
+
+    path = tmp_path / "export.csv"
+    path.write_bytes(text)
+    if refused:
+        with pytest.raises(SchemaError, match="ends inside a quoted value"):
+            check_quotes_closed(path)
+    else:
+        check_quotes_closed(path)

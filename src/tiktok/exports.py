@@ -55,7 +55,8 @@ def download_name(path: Path) -> DownloadName | None:
 
 def read_export(text: str) -> tuple[str, list[dict[str, str]]]:
     """(language, rows keyed by column name) of an export's CSV text, or Rejected."""
-    reader = csv.reader(io.StringIO(text.removeprefix("\ufeff")))
+    # any line end: exports saved by spreadsheet apps on old Macs end lines with a bare CR
+    reader = csv.reader(io.StringIO(text.removeprefix("\ufeff"), newline=None))
     header = [name.strip() for name in next(reader, [])]
     language = header_language(header)
     if language is None:

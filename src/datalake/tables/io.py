@@ -109,6 +109,28 @@ def detect_encoding(path: Path, encodings: tuple[str, ...] = ("utf-8", "latin-1"
     raise ValueError(f"cannot decode as {' or '.join(encodings)}")
 
 
+def check_quotes_closed(path: Path) -> None:
+    """Refuse an export that quotes its fields (its first line starts with a quote) and holds
+    an odd number of quote characters: its last quoted value was never closed, so the file was
+    cut short (a CSV reader would read that value cut short). A quote inside a quoted value is
+    doubled, so a whole file always holds an even number (UTF-8 and Latin-1 alike)."""
+    from datalake.tables.schemas import SchemaError
+
+    with open(path, "rb") as handle:
+        chunk = handle.read(1 << 20)
+        if not chunk.removeprefix(b"\xef\xbb\xbf").startswith(b'"'):
+            return
+        quotes = 0
+        while chunk:
+            quotes += chunk.count(b'"')
+            chunk = handle.read(1 << 20)
+    if quotes % 2:
+        raise SchemaError(
+            "the file ends inside a quoted value (a quote opened and never closed): it was cut "
+            "short, download it again"
+        )
+
+
 def _standardize(src, dst, schema, delimiter, quoted, encoding, on_batch) -> dict:
     rows, header = 0, read_header(src, delimiter, encoding, quoted)
     names = [c.name for c in schema.columns]
@@ -117,6 +139,8 @@ def _standardize(src, dst, schema, delimiter, quoted, encoding, on_batch) -> dic
         from datalake.tables.schemas import SchemaError
 
         raise SchemaError(f"header does not match {schema.name}: {shown(header, 200)}")
+    if quoted:
+        check_quotes_closed(src)
     from datalake.tables.schemas import KeyCheck, SchemaError
 
     text_schema = pa.schema([(n, pa.string()) for n in names])

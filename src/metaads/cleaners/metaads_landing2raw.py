@@ -78,7 +78,8 @@ def graph_items(document: dict, dataset: str) -> tuple[list[dict], dict]:
             f"..{shown(spans[0]['date_stop'])}): totals, not days (time_increment=1 missing)"
         )
     meta = {k: request[k] for k in ("level", "since", "until", "report_run_id") if request.get(k)}
-    days = sorted(i["date_start"] for i in items if "date_start" in i)
+    # a missing or wrong-typed date is the raw schema's to name (with its row)
+    days = sorted(i["date_start"] for i in items if isinstance(i.get("date_start"), str))
     if days:
         meta.update(first_date=days[0], last_date=days[-1])
     if not request and (document.get("paging") or {}).get("next"):
