@@ -249,3 +249,53 @@ def test_image_tag_closes_the_figure():
     assert html.startswith(
         '<img alt="a &quot;quoted&quot; &lt;alt&gt;" src="data:image/png;base64,'
     )
+
+
+def test_an_unchanged_curated_zone_reuses_the_charts_and_findings(
+    demo, demo_runs, tmp_path, monkeypatch
+):
+    """A run whose curated tables are the last run's reuses its data charts and data-quality
+    findings; the run history is redrawn only when a script ran; a changed table redraws."""
+    from datalake import quality
+    from datalake.paths import Lake
+    from datalake.run import reuse, runner
+    from datalake.run.report import write_reports
+
+    lake = Lake(lake_copy(demo, tmp_path))
+    drawn: list[str] = []
+
+    def counted(name):
+        real = getattr(charts, name)
+        monkeypatch.setattr(charts, name, lambda *a: drawn.append(name) or real(*a))
+
+    counted("streams_chart")
+    counted("run_history_chart")
+    real_check = quality.check_lake
+    checked: list[int] = []
+    monkeypatch.setattr(quality, "check_lake", lambda lk: checked.append(1) or real_check(lk))
+    base = demo_runs[-1]
+    ran = [dict(s, log="x.log") for s in base["scripts"]]
+    idle = [dict(s, log="") for s in base["scripts"]]
+
+    def run(run_id: str, scripts: list[dict]) -> str:
+        print_ = reuse.fingerprint(lake)
+        _, findings = runner._health(lake, print_)
+        write_reports(lake, run_id, dict(base, run_id=run_id, scripts=scripts), print_)
+        return findings, (lake.runs / run_id / "report.html").read_text("utf-8")
+
+    first_findings, first = run("r1", ran)
+    assert drawn == ["streams_chart", "run_history_chart"] and checked == [1]
+    again_findings, again = run("r2", idle)  # nothing ran, nothing changed: nothing drawn
+    assert drawn == ["streams_chart", "run_history_chart"] and checked == [1]
+    assert again_findings == first_findings
+    images = re.compile(r'<img alt="[^"]+" src="data:image/png;base64,[^"]+">')
+    assert images.findall(again) == images.findall(first) and len(images.findall(first)) == 5
+    run("r3", ran)  # a script ran: only the run history is drawn again
+    assert drawn == ["streams_chart", "run_history_chart", "run_history_chart"]
+    assert checked == [1]
+    rewrite(lake.curated / "earnings.csv", lambda rows: rows[:-1])  # a table changed
+    run("r4", idle)
+    assert drawn.count("streams_chart") == 2 and checked == [1, 1]
+    (lake.runs / reuse.CACHE).write_text("{not json", "utf-8")  # a broken cache: drawn again
+    run("r5", idle)
+    assert drawn.count("streams_chart") == 3 and checked == [1, 1, 1]

@@ -129,22 +129,12 @@ def _read(path: Path, columns: list[str], partition: str | None):
     return table
 
 
-def check_table(
-    lake: Lake, name: str, partition: str | None, freshness: Freshness, now: datetime
-) -> TableState:
-    """The freshness state of one table (or partition) at `now`."""
+def _facts(path: Path, partition: str | None, date_column: str | None) -> list:
+    """[rows, last extraction (ISO or ""), newest data date (ISO or "")] of a table's file."""
     import pyarrow.compute as pc
 
-    label = f"{name}:{partition}" if partition else name
-    freshness = freshness.overridden(label.replace(":", "_"))
-    path = lake.curated / f"{name}.parquet"
-    if not path.exists():
-        return TableState(label, ABSENT, "not built yet (platform not configured?)")
-    columns = ["_extracted_at", *([freshness.date_column] if freshness.date_column else [])]
+    columns = ["_extracted_at", *([date_column] if date_column else [])]
     table = _read(path, columns, partition)
-    changed = datetime.fromtimestamp(path.stat().st_mtime, UTC)
-    if table.num_rows == 0:
-        return TableState(label, ABSENT, "no rows yet", last_changed=_iso(changed))
     extracted = max(
         (
             t
@@ -154,15 +144,41 @@ def check_table(
         default=None,
     )
     newest = None
-    if freshness.date_column in table.column_names:
+    if date_column in table.column_names:
         newest = max(
-            (
-                d
-                for d in map(_as_date, pc.unique(table.column(freshness.date_column)).to_pylist())
-                if d
-            ),
+            (d for d in map(_as_date, pc.unique(table.column(date_column)).to_pylist()) if d),
             default=None,
         )
+    return [table.num_rows, extracted.isoformat() if extracted else "", str(newest or "")]
+
+
+def check_table(
+    lake: Lake,
+    name: str,
+    partition: str | None,
+    freshness: Freshness,
+    now: datetime,
+    known: dict | None = None,
+) -> TableState:
+    """The freshness state of one table (or partition) at `now`. `known` holds what earlier
+    calls read from the tables' files (by file name, size and mtime): a file not changed since
+    is not read again, and what is read is added."""
+    label = f"{name}:{partition}" if partition else name
+    freshness = freshness.overridden(label.replace(":", "_"))
+    path = lake.curated / f"{name}.parquet"
+    if not path.exists():
+        return TableState(label, ABSENT, "not built yet (platform not configured?)")
+    stat = path.stat()
+    key = f"{name}|{partition}|{freshness.date_column}|{stat.st_size}|{stat.st_mtime_ns}"
+    facts = (known or {}).get(key)
+    if not (isinstance(facts, list) and len(facts) == 3):
+        facts = _facts(path, partition, freshness.date_column)
+        if known is not None:
+            known[key] = facts
+    rows, extracted, newest = facts[0], _as_time(facts[1]), _as_date(facts[2] or None)
+    changed = datetime.fromtimestamp(stat.st_mtime, UTC)
+    if rows == 0:
+        return TableState(label, ABSENT, "no rows yet", last_changed=_iso(changed))
     state, reasons = OK, []
     if extracted is not None:
         hours = (now - extracted).total_seconds() / 3600
@@ -183,7 +199,7 @@ def check_table(
         label,
         state,
         "; ".join(reasons) or "fresh",
-        rows=table.num_rows,
+        rows=rows,
         newest_data=newest.isoformat() if newest else "",
         last_extracted=_iso(extracted) if extracted else "",
         last_changed=_iso(changed),
@@ -209,13 +225,17 @@ def _worse(a: str, b: str) -> str:
     return a if _RANK[a] >= _RANK[b] else b
 
 
-def check_all(lake: Lake, now: datetime | None = None) -> list[TableState]:
-    """Every declared curated table's (and partition's) state, sorted by name."""
+def check_all(
+    lake: Lake, now: datetime | None = None, known: dict | None = None
+) -> list[TableState]:
+    """Every declared curated table's (and partition's) state, sorted by name (`known`: see
+    `check_table`)."""
     now = now or datetime.now(UTC)
     states = []
     for _service, name, partition, freshness in declarations():
         try:
-            states.append(check_table(lake, name, partition, freshness or Freshness(), now))
+            fresh = freshness or Freshness()
+            states.append(check_table(lake, name, partition, fresh, now, known))
         except SettingsError:
             raise
         except Exception as error:  # an unreadable table is an error to see, not a crash

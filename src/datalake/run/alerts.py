@@ -157,9 +157,12 @@ def notify(lake_root: Path, record: dict, urls: list[str] | None = None) -> str:
 
 def _configured_urls() -> list[str]:
     """`DATALAKE_ALERT_URLS`, split the way Apprise splits (a comma inside `?to=a,b` stays)."""
+    configured = setting("DATALAKE_ALERT_URLS") or ""
+    if not configured.strip():
+        return []  # no alerts: Apprise is not even imported (a tenth of a second every run)
     from apprise.utils.parse import parse_urls
 
-    return parse_urls(setting("DATALAKE_ALERT_URLS") or "")
+    return parse_urls(configured)
 
 
 def _digest(problems: list[str], run_id: str) -> str:

@@ -475,16 +475,27 @@ def run_history_chart(runs: list[dict]) -> str:
 # --- all of them ------------------------------------------------------------------------------
 
 
-def report_charts(lake_root: Path, runs: list[dict]) -> list[tuple[str, str]]:
+HISTORY_TITLE = f"Run history (last {HISTORY_RUNS} runs)"
+
+
+def report_charts(
+    lake_root: Path, runs: list[dict], reused: dict[str, str] | None = None
+) -> list[tuple[str, str]]:
     """[(title, html)] for every chart that has data, in this order:
     daily streams per source and platform (last 90 days), monthly earnings per source,
     daily ad spend, audience and follower trends, the run history (stage durations and rows
-    over the last 30 runs)."""
+    over the last 30 runs). `reused` ({title: html}, see `datalake.run.reuse`) are not drawn
+    again."""
     charts = [
         ("Daily streams (last 90 days)", lambda: streams_chart(lake_root)),
         ("Monthly earnings by source", lambda: earnings_chart(lake_root)),
         ("Daily ad spend", lambda: ad_spend_chart(lake_root)),
         ("Audience and followers", lambda: audience_chart(lake_root)),
-        (f"Run history (last {HISTORY_RUNS} runs)", lambda: run_history_chart(runs)),
+        (HISTORY_TITLE, lambda: run_history_chart(runs)),
     ]
-    return [(title, html) for title, draw in charts if (html := _guarded(title, draw))]
+    reused = reused or {}
+    return [
+        (title, html)
+        for title, draw in charts
+        if (html := reused.get(title) or _guarded(title, draw))
+    ]

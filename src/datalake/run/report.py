@@ -212,14 +212,24 @@ def _history(lake: Lake, record: dict, keep: int = 30) -> list[dict]:
     return [*runs[-(keep - 1) :], record]
 
 
-def write_reports(lake: Lake, run_id: str, record: dict) -> None:
-    """Write run.json and report.html (with its charts) for a run, and the `latest` copies."""
+def write_reports(lake: Lake, run_id: str, record: dict, print_: str | None = None) -> None:
+    """Write run.json and report.html (with its charts) for a run, and the `latest` copies.
+    With the curated zone's fingerprint (`datalake.run.reuse`), the charts the last run drew
+    for the same curated tables are reused, the run history's too if no script ran."""
+    from datalake.run import reuse
+
     text = redact(json.dumps(redact_obj(record), indent=1, default=str)) + "\n"
     history = _history(lake, record)
     try:
-        from datalake.run.charts import report_charts
+        from datalake.run.charts import HISTORY_TITLE, report_charts
 
-        charts = report_charts(lake.root, history)
+        kept = reuse.load(lake, print_) if print_ else {}
+        reused = kept.get("charts") if isinstance(kept.get("charts"), dict) else {}
+        if any(script.get("log") for script in record.get("scripts", [])):
+            reused.pop(HISTORY_TITLE, None)  # a script ran: the history has a new point
+        charts = report_charts(lake.root, history, reused)
+        if print_:
+            reuse.save(lake, print_, charts=dict(charts))
     except Exception as error:  # charts are for people: a broken one never loses a record
         log.warning("charts not drawn: %s", error)
         charts = []

@@ -369,7 +369,8 @@ def _finish(
         key = report_key(outcome.service, outcome.stage, outcome.script)
         outcome.details = details.get(key, {}) if outcome.log else {}
     codes = [o.exit_code for o in outcomes if o.exit_code not in (None, EXIT_NOT_CONFIGURED)]
-    freshness, quality = ([], []) if stopped else _health(lake)
+    print_ = None if stopped else _fingerprint(lake)
+    freshness, quality = ([], []) if stopped else _health(lake, print_)
     if any(q["severity"] == "error" for q in quality):
         codes.append(EXIT_FAILED)  # curated disagrees with a platform's own totals: never ok
     stages_code = worst_exit(codes)
@@ -402,7 +403,7 @@ def _finish(
         "scripts": [asdict(o) for o in outcomes],
     }
     try:
-        write_reports(lake, run_id, record)
+        write_reports(lake, run_id, record, print_)
     except OSError as error:  # a full disk: the run is still reported (terminal, alerts)
         log.error("the run record could not be written (%s): %s", run_id, _os_reason(error))
         record["exit_code"] = code = code if stopped else worst_exit([code, EXIT_FAILED])
@@ -413,11 +414,23 @@ def _finish(
     return code
 
 
-def _health(lake: Lake) -> tuple[list[dict], list[dict]]:
-    """Freshness of every curated table and the data-quality findings (and the SQL views over
-    the tables brought up to date); never fails the run."""
+def _fingerprint(lake: Lake) -> str | None:
+    from datalake.run import reuse
+
+    try:
+        return reuse.fingerprint(lake)
+    except OSError as error:  # then nothing is reused: the checks and charts run again
+        log.warning("curated zone not fingerprinted: %s", _os_reason(error))
+        return None
+
+
+def _health(lake: Lake, print_: str | None = None) -> tuple[list[dict], list[dict]]:
+    """Freshness of every curated table and the data-quality findings, and the SQL views over
+    the tables brought up to date; never fails the run. With the curated zone's fingerprint
+    `print_`, what the last run read for the same tables is reused (`datalake.run.reuse`):
+    the findings, and the dates freshness is judged by (judged again at this moment)."""
     from datalake.freshness import check_all
-    from datalake.quality import check_lake
+    from datalake.run import reuse
     from datalake.sql import ensure_views
 
     try:
@@ -425,12 +438,21 @@ def _health(lake: Lake) -> tuple[list[dict], list[dict]]:
     except Exception as error:  # the views are a convenience: the tables are what matters
         log.warning("curated/lake.duckdb not updated: %s", error)
 
+    kept = reuse.load(lake, print_) if print_ else {}
+    known = kept.get("freshness") if isinstance(kept.get("freshness"), dict) else {}
     try:
-        freshness = [state.as_record() for state in check_all(lake)]
+        freshness = [state.as_record() for state in check_all(lake, known=known)]
     except Exception as error:  # a status problem is reported, it must not lose the run record
         log.warning("freshness could not be checked: %s", error)
         freshness = []
-    return freshness, check_lake(lake)
+    quality = kept.get("quality")
+    if not isinstance(quality, list):
+        from datalake.quality import check_lake
+
+        quality = check_lake(lake)
+    if print_:
+        reuse.save(lake, print_, quality=quality, freshness=known)
+    return freshness, quality
 
 
 def _alert(lake: Lake, record: dict) -> None:
