@@ -74,6 +74,44 @@ def test_a_setting_overrides_a_declaration(tiktok_lake):
     assert result.returncode == 2 and "DATALAKE_FRESHNESS_TIKTOK_ANALYTICS" in result.stderr
 
 
+def test_freshness_reuses_what_it_read_from_an_unchanged_table(tiktok_lake, monkeypatch):
+    """`known` (kept by the runner in `_runs/_reuse.json`) spares reading an unchanged table
+    again; the state is judged at the new moment; a changed file is read again."""
+    import os
+    from datetime import UTC, datetime
+
+    from datalake import freshness
+
+    def states(now: str, known: dict) -> dict:
+        moment = datetime.fromisoformat(now.replace("Z", "+00:00")).astimezone(UTC)
+        found = freshness.check_all(Lake(tiktok_lake), now=moment, known=known)
+        return {s.table: s for s in found}
+
+    known: dict = {}
+    first = states("2026-11-30T12:00:00Z", known)["tiktok_analytics"]
+    assert first.state == "ok" and any(k.startswith("tiktok_analytics|") for k in known)
+    real = freshness._facts
+    read: list[str] = []
+    monkeypatch.setattr(
+        freshness, "_facts", lambda path, *a: read.append(path.name) or real(path, *a)
+    )
+    later = states("2026-12-03T12:00:00Z", known)["tiktok_analytics"]
+    assert read == [] and later.state == "error"  # judged again at 78 h, nothing read
+    assert (later.rows, later.newest_data, later.last_extracted) == (
+        first.rows,
+        first.newest_data,
+        first.last_extracted,
+    )
+    table = tiktok_lake / "curated" / "tiktok_analytics.parquet"
+    stat = table.stat()
+    try:
+        os.utime(table, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))
+        states("2026-12-03T12:00:00Z", known)
+        assert "tiktok_analytics.parquet" in read
+    finally:
+        os.utime(table, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+
+
 def test_status_lists_services_and_sessions(tiktok_lake, tmp_path):
     sessions = tmp_path / "sessions" / "spotify" / "default"
     sessions.mkdir(parents=True)
