@@ -15,10 +15,10 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
 from pathlib import Path
 
 from datalake.paths import Lake, utc_now
+from datalake.settings import setting
 from datalake.storage.atomic import atomic_write_text
 
 log = logging.getLogger(__name__)
@@ -40,7 +40,7 @@ def fingerprint(lake: Lake) -> str:
             parts.append([path.name, stat.st_size, stat.st_mtime_ns])
     for module in (charts, quality):
         parts.append(hashlib.sha256(Path(module.__file__).read_bytes()).hexdigest())
-    parts.append([os.environ.get(name) for name in SETTINGS])
+    parts.append([setting(name) for name in SETTINGS])  # from the environment or `.env`
     return hashlib.sha256(json.dumps(parts).encode()).hexdigest()
 
 
