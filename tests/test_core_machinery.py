@@ -535,3 +535,76 @@ def test_a_quoted_export_cut_inside_its_last_value_is_refused(tmp_path, text, re
             check_quotes_closed(path)
     else:
         check_quotes_closed(path)
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs Linux (/dev/full, RLIMIT_FSIZE)")
+@pytest.mark.parametrize(
+    ("writer", "full"),
+    [
+        ("write_table", "csv at once"),
+        ("write_table", "parquet at once"),
+        ("write_table", "csv midway"),
+        ("write_table", "parquet midway"),
+        ("write_parquet", "parquet at once"),
+        ("write_parquet", "parquet midway"),
+    ],
+)
+def test_a_full_disk_is_one_error_and_nothing_on_the_terminal(tmp_path, writer, full):
+    """A write refused by the kernel, at once (/dev/full: ENOSPC) or midway (a file size limit:
+    EFBIG, for every file from then on, as a full disk is), is raised once and unchained: what
+    the writer opened is closed quietly, and pyarrow's finaliser has nothing left to print."""
+    _schema(tmp_path)
+    csv_path = "/dev/full" if full == "csv at once" else str(tmp_path / "t.csv")
+    parquet_path = "/dev/full" if full == "parquet at once" else str(tmp_path / "t.parquet")
+    arguments = (
+        f"Path({parquet_path!r})"
+        if writer == "write_parquet"
+        else f"Path({csv_path!r}), Path({parquet_path!r})"
+    )
+    code = textwrap.dedent(
+        f"""
+        import builtins, gc, resource, signal
+        from pathlib import Path
+        import pyarrow as pa
+        import datalake.tables.io as io_module
+        from datalake.tables.schemas import TableSchema
+
+        def fill_the_disk():
+            signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+            resource.setrlimit(resource.RLIMIT_FSIZE, (1, resource.RLIM_INFINITY))
+
+        class FillsAfterTheHeader:  # the CSV handle: the disk fills as its first rows go out
+            def __init__(self, handle):
+                self.handle, self.writes = handle, 0
+            def write(self, data):
+                self.writes += 1
+                if self.writes == 2:
+                    fill_the_disk()
+                return self.handle.write(data)
+            def close(self):
+                self.handle.close()
+            def __enter__(self):
+                return self
+            def __exit__(self, *exc):
+                self.close()
+
+        schema = TableSchema.load(Path({str(tmp_path / "t.json")!r}))
+        rows = {{"day": ["2026-01-02"] * 50_000, "n": list(range(50_000)), "usd": ["1.5"] * 50_000}}
+        batches = [pa.record_batch(rows)] * 8
+        if {full!r} == "csv midway":
+            io_module.open = lambda *a, **k: FillsAfterTheHeader(builtins.open(*a, **k))
+        if {full!r} == "parquet midway":
+            signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+            resource.setrlimit(resource.RLIMIT_FSIZE, (300_000, resource.RLIM_INFINITY))
+        try:
+            io_module.{writer}(batches, schema, {arguments})
+        except OSError as error:
+            print("raised", error.errno, "chained" if error.__context__ else "alone")
+        gc.collect()
+        """
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    errno = 27 if "midway" in full else 28
+    assert result.stdout.strip() == f"raised {errno} alone", result.stderr
+    assert result.stderr == ""

@@ -13,7 +13,7 @@ import os
 from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -292,6 +292,31 @@ def _with_times(arrow_schema):
     return arrow_schema.set(index, pa.field("_extracted_at", pa.timestamp("s", tz="UTC")))
 
 
+def _close(resource) -> None:
+    try:
+        resource.close()
+    finally:
+        if getattr(resource, "is_open", False):  # a ParquetWriter whose close failed: its
+            resource.is_open = False  # finaliser would try again and print a second error
+
+
+@contextmanager
+def _closed_once(resource):
+    """Close `resource` (a file, a ParquetWriter) on the way out: on success its close is the
+    last write and raises as any write would; on failure it is closed quietly, so a full disk
+    gives one error, not a second one from a flush or a Parquet footer (nor a third from pyarrow's
+    finaliser on the terminal). None passes through."""
+    try:
+        yield resource
+    except BaseException:
+        if resource is not None:
+            with suppress(OSError, pa.ArrowException):
+                _close(resource)
+        raise
+    if resource is not None:
+        _close(resource)
+
+
 def write_table(
     batches: Iterable,
     schema,
@@ -311,15 +336,15 @@ def write_table(
     parquet_schema = _with_times(schema.arrow_schema(for_parquet=not decimals_as_text))
     workers = max(2, min(4, os.cpu_count() or 2))
     rows, pending = 0, deque()
-    parquet_writer = (  # no Arrow schema stored: readers see lineage as text, not dictionaries
-        pq.ParquetWriter(parquet_path, parquet_schema, store_schema=False)
-        if parquet_path is not None
-        else None
-    )
-    with (
+    with (  # no Arrow schema stored in Parquet: readers see lineage as text, not dictionaries
+        _closed_once(
+            pq.ParquetWriter(parquet_path, parquet_schema, store_schema=False)
+            if parquet_path is not None
+            else None
+        ) as parquet_writer,
         ThreadPoolExecutor(workers) as pool,
         ThreadPoolExecutor(1) as parquet_pool,
-        open(csv_path, "wb") as handle,
+        _closed_once(open(csv_path, "wb")) as handle,
     ):
         empty = pa.Table.from_batches([], _csv_schema(schema))
         handle.write(_csv_bytes(empty, header=True))
@@ -343,8 +368,6 @@ def write_table(
             handle.write(pending.popleft().result())
         for job in parquet_jobs:
             job.result()
-    if parquet_writer is not None:
-        parquet_writer.close()
     return WriteResult(rows)
 
 
@@ -361,7 +384,7 @@ def write_parquet(
     parquet_schema = schema.arrow_schema(for_parquet=not decimals_as_text)
     rows, pending = 0, deque()
     with (
-        pq.ParquetWriter(path, parquet_schema, write_statistics=False) as writer,
+        _closed_once(pq.ParquetWriter(path, parquet_schema, write_statistics=False)) as writer,
         ThreadPoolExecutor(1) as pool,  # exits first: every write done before the file closes
     ):
         for batch in batches:
