@@ -70,33 +70,7 @@ class Bug:
         return tuple(self.patterns)
 
 
-KNOWN_BUGS = {
-    "reason-page-json": Bug(
-        {
-            "distrokid": r"gen-(cut-inside-embedded-json-at-\d+|embedded-nan|"
-            r"(category|column-1|field|value)-(null|text))__",
-            "tiktok": r"gen-cut-inside-embedded-json-at-\d+__",
-        },
-        "a saved page whose embedded JSON is cut short or holds a wrong value is quarantined "
-        "with a bare JSONDecodeError/ValueError/TypeError (formats.embedded_json, "
-        "parse_spotify_page/parse_apple_page int()): say 'cut short' or which point is wrong",
-    ),
-    "reason-parts-not-objects": Bug(
-        {
-            "spotify": r"gen-first-item-a-string__",
-            "linktree": r"gen-first-item-a-string__",
-            "youtube": r"gen-((first-item-a-string|items-not-a-list)__videos_|page-not-an-object"
-            r"|pages-not-a-list)",
-            "mailchimp": r"gen-(first-item-a-string|items-not-a-list|page-not-an-object"
-            r"|pages-not-a-list)__",
-        },
-        "a document whose pages or items are not objects (or pages not a list) is quarantined "
-        "with 'ValueError: .<temp file>.ndjson.<pid>.tmp:1: not a JSON object' (write_ndjson, "
-        "read_ndjson), \"AttributeError: 'list' object has no attribute 'get'\" "
-        "(formats.envelope_items, youtube report_rows, linktree), \"TypeError: 'bool' object is "
-        'not iterable" or TypeError (mailchimp growth): check the shape, name the part',
-    ),
-}
+KNOWN_BUGS: dict[str, Bug] = {}  # none known today: add one as a Bug with its cases
 
 
 def bug_of(service: str, case: Case) -> str | None:

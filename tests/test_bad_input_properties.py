@@ -68,21 +68,7 @@ SETTINGS = settings(
 
 # The signatures of known bugs: (bug in KNOWN_BUGS, services, error type, regex on the reason
 # or the error). Remove one with its bug: the test then fails while the bug is still there.
-JSON_SERVICES = ("toolost", "metaads", "spotify", "linktree", "youtube", "mailchimp")
-SIGNATURES = (
-    (
-        "reason-page-json",
-        ("distrokid", "tiktok"),
-        ("JSONDecodeError", "ValueError", "TypeError", "AttributeError", "KeyError"),
-        r"could not read as (spotify_stats_page|apple_stats_page|profile_page): ",
-    ),
-    (
-        "reason-parts-not-objects",
-        JSON_SERVICES,
-        ("ValueError", "AttributeError", "TypeError"),
-        r"not a JSON object|object has no attribute 'get'|object is not (a mapping|iterable)",
-    ),
-)
+SIGNATURES: tuple = ()  # none known today
 
 
 def known_bug(service: str, error: BaseException, text: str) -> str | None:

@@ -2,10 +2,11 @@
 
 `Rejected` is what a parser raises for input it recognises but cannot use (its message is the
 reason). `describe()` turns any parsing error into such words, `shown()` quotes at most the start of
-a value, `cap()` keeps a reason to one line of `MAX_REASON` characters, so a 5 MB field never
-reaches a registry, a run record, a report or a log. `blames_the_file()` tells a file's fault from
-the lake's (`is_lake_fault()`), a setting's or the code's; `is_lake_fault()` tells errors of the
-lake itself (disk full, permissions), which no file causes and which fail a script instead.
+a value, `json_kind()` names what a JSON value is ("a string"), `cap()` keeps a reason to one line
+of `MAX_REASON` characters, so a 5 MB field never reaches a registry, a run record, a report or a
+log. `blames_the_file()` tells a file's fault from the lake's (`is_lake_fault()`), a setting's or
+the code's; `is_lake_fault()` tells errors of the lake itself (disk full, permissions), which no
+file causes and which fail a script instead.
 """
 
 import csv
@@ -55,6 +56,15 @@ def shown(value, limit: int = 60) -> str:
     """A value as it may appear in a reason: its repr, cut to `limit` characters."""
     text = repr(value)
     return text if len(text) <= limit else f"{text[: limit - 1]}…({len(text):,} chars)"
+
+
+def json_kind(value) -> str:
+    """What a JSON value is, in words: "an object", "a list", "a string", "a number", "null".
+    For reasons: "item 3 is a string, not an object"."""
+    if isinstance(value, bool):
+        return f"{str(value).lower()} (a boolean)"
+    kinds = {dict: "an object", list: "a list", str: "a string", type(None): "null"}
+    return next((w for t, w in kinds.items() if isinstance(value, t)), "a number")
 
 
 def cap(reason: str, limit: int = MAX_REASON) -> str:

@@ -2,8 +2,9 @@
 
 - `json_document(sample)` and `json_opening(sample, *path)`: the one way to sniff JSON, for the
   whole document of a small file, or for the value a large file opens with.
-- `envelope_items(document, service)`: the request and the items of an API extractor's landing
-  envelope (or of one page saved by hand).
+- `envelope_pages(document, service)` and `envelope_items(document, service)`: the request and
+  the pages (or items) of an API extractor's landing envelope (or of one page saved by hand),
+  their shape checked; `objects(values, what)` checks a list of JSON objects, naming the part.
 - `login_page(markers, data_markers, reason)`: a reject for a sign-in page (or a 401 answer)
   saved instead of data, which must never be read as zero.
 - `error_document(*path, what)`: a reject for an API's error answer saved instead of data.
@@ -25,7 +26,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from datalake.problems import Rejected, shown
+from datalake.problems import Rejected, json_kind, shown
 
 
 @functools.lru_cache(maxsize=4)
@@ -69,13 +70,40 @@ def json_opening(sample, *path: str | int) -> Any | None:
     return value
 
 
-def envelope_items(document: dict, service: str, items: str = "data") -> tuple[dict, list]:
-    """(request, items) of an API landing file: the extractor's envelope
-    `{"<service>_request": {...}, "pages": [page, ...]}`, or one page `{items: [...]}` saved by
-    hand (request `{}`). Check the document's shape first (a JSON Schema)."""
+def objects(values, what: str, each: str = "item") -> list[dict]:
+    """`values` when it is a list of JSON objects (None: an empty list), else Rejected naming
+    the part: "<what> is a string, not a list", "<what>: item 3 is a list, not an object"."""
+    if values is None:
+        return []
+    if not isinstance(values, list):
+        raise Rejected(f"{what} is {json_kind(values)}, not a list")
+    for number, value in enumerate(values, 1):
+        if not isinstance(value, dict):
+            raise Rejected(f"{what}: {each} {number} is {json_kind(value)}, not an object")
+    return values
+
+
+def envelope_pages(document, service: str) -> tuple[dict, list[dict]]:
+    """(request, pages) of an API landing file: the extractor's envelope
+    `{"<service>_request": {...}, "pages": [page, ...]}`, or one page saved by hand (request
+    `{}`, the document its one page). Rejected if the parts are not objects and lists."""
+    if not isinstance(document, dict):
+        raise Rejected(f"the document is {json_kind(document)}, not an object")
     request = document.get(f"{service}_request") or {}
-    pages = document.get("pages") if request else [document]
-    return request, [item for page in pages for item in page.get(items) or []]
+    if not isinstance(request, dict):
+        raise Rejected(f"{service}_request is {json_kind(request)}, not an object")
+    return request, objects(document.get("pages"), "pages", "page") if request else [document]
+
+
+def envelope_items(document, service: str, items: str = "data") -> tuple[dict, list[dict]]:
+    """(request, items) of an API landing file (see `envelope_pages`): every page's `items`,
+    in order. Rejected if a page's items are not a list of objects."""
+    request, pages = envelope_pages(document, service)
+    found = []
+    for number, page in enumerate(pages, 1):
+        where = f"page {number}'s {items!r}" if request else repr(items)
+        found += objects(page.get(items), where)
+    return request, found
 
 
 def login_page(markers: Iterable[str], data_markers: Iterable[str], reason: str):
@@ -105,16 +133,16 @@ def error_document(*path: str, what: str):
 
 def embedded_json(text: str | bytes, pattern: re.Pattern, what: str) -> Any:
     """The JSON value that follows `pattern` in a page (`var chartData = {...}`), else Rejected
-    ("no <what> in the page"). Bytes are read as UTF-8 (undecodable bytes replaced)."""
+    ("no <what> in the page", or where the value stops being JSON). Bytes are read as UTF-8
+    (undecodable bytes replaced)."""
     if isinstance(text, bytes):
         text = text.decode("utf-8", errors="replace")
     match = pattern.search(text)
     if not match:
         raise Rejected(f"no {what} in the page")
-    from datalake.tables.records import strict_decoder
+    from datalake.tables.records import load_embedded_json
 
-    value, _ = strict_decoder().raw_decode(text, match.end())
-    return value
+    return load_embedded_json(text, match.end(), f"the page's {what}")
 
 
 def series_points(points: Iterable[tuple[str, Any]], value: str = "streams") -> list:

@@ -34,6 +34,8 @@ def _problem(error, where: str = "") -> str:
     path = "/".join(str(p) for p in error.absolute_path)
     where = " ".join(filter(None, (where, path))) or "(document)"
     message = error.message
+    if error.validator in ("anyOf", "oneOf") and "description" in error.schema:
+        message = f"{shown(error.instance, 40)} is not {error.schema['description']}"
     if len(message) > 120:  # it quotes a long value: say what the rule is instead
         message = (
             f"{shown(error.instance, 40)} fails {error.validator} {shown(error.validator_value)}"

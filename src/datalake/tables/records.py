@@ -71,24 +71,42 @@ def strict_decoder() -> json.JSONDecoder:
 def load_json(data: bytes | str) -> Any:
     """A JSON document (UTF-8, a BOM allowed), refusing repeated keys, NaN and Infinity; a
     document that does not parse is refused with where it stops."""
-    from datalake.problems import Rejected
-
     text = data.decode("utf-8-sig") if isinstance(data, bytes) else data.lstrip("\ufeff")
     try:
         return strict_decoder().decode(text)
     except json.JSONDecodeError as error:
-        end = "the document ends early" if error.pos >= len(text.rstrip()) - 1 else error.msg
-        raise Rejected(
-            f"not valid JSON (cut short or damaged?): {end} (line {error.lineno}, "
-            f"column {error.colno})"
-        ) from None
+        raise _not_json(error, "not valid JSON", "the document") from None
+
+
+def load_embedded_json(text: str, start: int, what: str) -> Any:
+    """The JSON value that starts at `start` in a longer text (a page's script), read as
+    `load_json` reads a document; refused as "<what> is not valid JSON" with where it stops."""
+    try:
+        value, _ = strict_decoder().raw_decode(text, start)
+    except json.JSONDecodeError as error:
+        raise _not_json(error, f"{what} is not valid JSON", "the page") from None
+    return value
+
+
+def _not_json(error: json.JSONDecodeError, what: str, text: str):
+    from datalake.problems import Rejected
+
+    end = f"{text} ends early" if error.pos >= len(error.doc.rstrip()) - 1 else error.msg
+    return Rejected(
+        f"{what} (cut short or damaged?): {end} (line {error.lineno}, column {error.colno})"
+    )
 
 
 def write_ndjson(path: Path, records: Iterable[dict]) -> int:
-    """Write records as UTF-8 NDJSON (keys sorted, LF line ends); returns the count."""
+    """Write records as UTF-8 NDJSON (keys sorted, LF line ends); returns the count. Rejected
+    if a record is not a JSON object (raw NDJSON holds one object per line)."""
+    from datalake.problems import Rejected, json_kind
+
     count = 0
     with open(path, "w", encoding="utf-8", newline="\n") as handle:
         for record in records:
+            if not isinstance(record, dict):
+                raise Rejected(f"item {count + 1} is {json_kind(record)}, not an object")
             handle.write(json.dumps(record, ensure_ascii=False, sort_keys=True) + "\n")
             count += 1
     return count

@@ -18,7 +18,8 @@ from datalake.stages import formats
 from datalake.stages.driver import run_stage
 from datalake.stages.landing2raw import Format, Rejected, ingest_landing
 from datalake.stages.rawmeta import RawMeta
-from datalake.tables.schemas import load_schema
+from datalake.tables.documents import require_valid
+from datalake.tables.schemas import load_schema, schema_file
 from distrokid.settings import BANK_13, BANK_15, LAYOUTS, LOGIN_MARKERS, SERVICE, SPOTIFY_CHART_ID
 
 _SPOTIFY_RE = re.compile(r"AmCharts\.makeChart\(\s*[\"']" + SPOTIFY_CHART_ID + r"[\"']\s*,\s*")
@@ -51,15 +52,21 @@ def _sheet_layout(header: list[str]):
 def parse_spotify_page(html: str | bytes) -> list[tuple[str, int]]:
     """Daily (date, streams) of the `trend365day` chart of a Spotify stats page."""
     config = formats.embedded_json(html, _SPOTIFY_RE, f"{SPOTIFY_CHART_ID} chart")
+    _require_valid(config, "landing_spotify_stats_page", f"a {SPOTIFY_CHART_ID} chart")
     return [(p["category"], int(p["column-1"])) for p in config["dataProvider"]]
 
 
 def parse_apple_page(html: str | bytes) -> list[tuple[str, int]]:
     """Daily (date, streams) of `chartData.last365days` of an Apple Music stats page."""
     data = formats.embedded_json(html, _APPLE_RE, "chartData")
-    if "last365days" not in data:
+    if isinstance(data, dict) and "last365days" not in data:
         raise Rejected(f"Apple Music stats page without last365days (keys: {shown(sorted(data))})")
+    _require_valid(data, "landing_apple_stats_page", "a chartData with a daily last365days chart")
     return [(p["field"], int(p["value"])) for p in data["last365days"]["dataProvider"]]
+
+
+def _require_valid(chart, schema: str, what: str) -> None:
+    require_valid(chart, schema_file(SERVICE, schema), what)
 
 
 def bank_details(name: str, detect, convert) -> Format:

@@ -94,14 +94,14 @@ def _more(day: dict, unique: str, total: str) -> bool:
 def analytics(src: Path, dst: Path) -> dict:
     """The daily series and the breakdowns of an analytics answer, one raw line each."""
     answer = load_json(src.read_bytes())["data"][ANALYTICS]
-    days = (answer.get("overview") or {}).get("timeseries")
+    overview = answer.get("overview")
+    days = overview.get("timeseries") if isinstance(overview, dict) else None
     if not isinstance(days, list):
         raise Rejected(f"{ANALYTICS} answer without overview.timeseries")
-    lines = [{"section": "timeseries", **d} for d in days if isinstance(d, dict)]
+    days = formats.objects(days, "overview.timeseries", "day")
+    lines = [{"section": "timeseries", **d} for d in days]
     for section in SECTIONS:
-        lines += [
-            {"section": section, **i} for i in answer.get(section) or [] if isinstance(i, dict)
-        ]
+        lines += [{"section": section, **i} for i in formats.objects(answer.get(section), section)]
     meta = {"rows": write_ndjson(dst, lines), "warnings": quality(days)}
     dates = sorted(str(d.get("date")) for d in days)
     return {**meta, "first_date": dates[0], "last_date": dates[-1]} if dates else meta

@@ -43,14 +43,13 @@ def items_of(dataset: str):
 
     def convert(src: Path, dst: Path) -> dict:
         document = load_json(src.read_bytes())
-        if REPORT_KEYS <= set(document):
+        if isinstance(document, dict) and REPORT_KEYS <= set(document):
             document = {"reports": [document]}  # one report saved by hand
         request, items = formats.envelope_items(document, SERVICE, key)
-        pages = document.get("pages") if request else [document]
         if dataset == "growth_history":  # the list a month belongs to, from its page if needed
             items = [
                 {"list_id": page.get("list_id") or request.get("list_id"), **item}
-                for page in pages
+                for page in formats.envelope_pages(document, SERVICE)[1]
                 for item in page.get(key) or []
             ]
             if any(not item.get("list_id") for item in items):

@@ -85,10 +85,10 @@ def document(key: str, what: str, named=lambda _src: {}):
 
     def convert(src: Path, dst: Path) -> dict:
         meta = named(src)
-        items = load_json(src.read_bytes()).get(key)
-        if not isinstance(items, list):
+        document = load_json(src.read_bytes())
+        if not isinstance(document, dict) or not isinstance(document.get(key), list):
             raise Rejected(f"{what}: {key!r} is not a list")
-        return {**meta, "rows": write_ndjson(dst, items)}
+        return {**meta, "rows": write_ndjson(dst, formats.objects(document[key], repr(key)))}
 
     return convert
 

@@ -16,7 +16,14 @@ from typing import Required
 
 from datalake.problems import shown
 from datalake.stages.driver import run_stage
-from datalake.stages.formats import error_document, json_keys, json_opening
+from datalake.stages.formats import (
+    envelope_items,
+    envelope_pages,
+    error_document,
+    json_keys,
+    json_opening,
+    objects,
+)
 from datalake.stages.landing2raw import Format, Rejected, ingest_landing
 from datalake.stages.rawmeta import RawMeta
 from datalake.tables.records import load_json, write_ndjson
@@ -39,11 +46,12 @@ def dataset_of(sample) -> str | None:
     return request.get("dataset") if isinstance(request, dict) else None
 
 
-def _request(document: dict) -> dict:
-    request = document.get(f"{SERVICE}_request")
-    if not isinstance(request, dict) or not request.get("channel_id"):
+def _envelope(document) -> tuple[dict, list[dict]]:
+    """(request, pages) of an extractor's envelope; Rejected without the request's channel."""
+    request, pages = envelope_pages(document, SERVICE)
+    if not request.get("channel_id"):
         raise Rejected("no youtube_request with the channel: save reports with the extractor")
-    return request
+    return request, pages
 
 
 def report_rows(dataset: str):
@@ -51,10 +59,11 @@ def report_rows(dataset: str):
     expected = list(COLUMNS[dataset])
 
     def convert(src: Path, dst: Path) -> dict:
-        document = load_json(src.read_bytes())
-        request, lines = _request(document), []
-        for page in document.get("pages") or []:
-            names = [h.get("name") for h in page.get("columnHeaders") or []]
+        request, pages = _envelope(load_json(src.read_bytes()))
+        lines = []
+        for number, page in enumerate(pages, 1):
+            headers = objects(page.get("columnHeaders"), f"page {number}'s columnHeaders")
+            names = [h.get("name") for h in headers]
             if names != expected:
                 raise Rejected(f"report columns {shown(names, 150)}, expected {expected}")
             rows = page.get("rows") or []
@@ -75,8 +84,8 @@ def report_rows(dataset: str):
 
 def video_items(src: Path, dst: Path) -> dict:
     document = load_json(src.read_bytes())
-    request = _request(document)
-    items = [i for page in document.get("pages") or [] for i in page.get("items") or []]
+    request, _ = _envelope(document)
+    _, items = envelope_items(document, SERVICE, "items")
     return {"rows": write_ndjson(dst, items), "channel_id": request["channel_id"]}
 
 
