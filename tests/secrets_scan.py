@@ -95,6 +95,7 @@ _INSTANCE_ATTRS = (  # attribute -> what it is, read from every recorded fake at
     ("access_key", "S3 access key"),
     ("secret_key", "S3 secret key"),
     ("email_of_holder", "account holder's e-mail"),
+    ("email", "login e-mail"),
     ("subscriber_emails", "subscriber e-mail"),
 )
 _RANDOM_KINDS = {  # the fake function that drew a random token -> what the token is

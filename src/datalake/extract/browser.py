@@ -13,8 +13,9 @@ bounded by `BROWSER_TIMEOUT_SECONDS` (default 30; `BROWSER_LOGIN_TIMEOUT_SECONDS
 person). Downloads and captured JSON go into landing atomically, with a UTC timestamp and a
 sanitised name.
 On failure a screenshot and the page HTML go to `DATALAKE_DEBUG_DIR/<run_id>/` (default
-`<lake>/_debug/<run_id>/`), password fields cleared and registered secrets redacted. Chromium:
-`CHROMIUM_EXECUTABLE`, else Playwright's own, else the system's (`/usr/bin/chromium`, ...).
+`<lake>/_debug/<run_id>/`), password fields cleared, registered secrets and the login e-mail
+masked. Chromium: `CHROMIUM_EXECUTABLE`, else Playwright's own, else the system's
+(`/usr/bin/chromium`, ...).
 
     def extract(session):
         session.save_page("/stats/", "streams", "spotify.html")
@@ -349,7 +350,8 @@ class BrowserSession:
         os.replace(temp, path)
 
     def _save_debug(self, label: str) -> None:
-        """Screenshot (only once password fields are cleared) and redacted HTML; never raises."""
+        """Screenshot (only once password fields and fields holding the login are cleared) and
+        HTML with secrets and the login e-mail masked; never raises."""
         base = Path(setting("DATALAKE_DEBUG_DIR") or self.ctx.lake.root / "_debug")
         parts = (self.site.service, self.landing_account, stamp(), label)
         name = "_".join(p for p in parts if p)
@@ -358,9 +360,13 @@ class BrowserSession:
                 register_secret(cookie["value"])
             self.context.new_cdp_session(self.page).send("Page.stopLoading")  # a pending goto
             folder = private_dirs(base.expanduser() / self.ctx.run_id, 1)
-            (folder / f"{name}.html").write_text(redact(self.page.content()), "utf-8")
+            login = [s for s in (self.creds.password, self.creds.email) if s]
+            html = redact(self.page.content())
+            if self.creds.email:  # the account holder's e-mail (a sign-in page echoes it back)
+                html = re.sub(re.escape(self.creds.email), "***", html, flags=re.IGNORECASE)
+            (folder / f"{name}.html").write_text(html, "utf-8")
             for frame in self.page.frames:
-                frame.evaluate(_CLEAR_SECRETS_JS, [s for s in [self.creds.password] if s])
+                frame.evaluate(_CLEAR_SECRETS_JS, login)
             self.page.screenshot(path=str(folder / f"{name}.png"), timeout=5000)
             log.info("debug HTML and screenshot in %s", folder)
         except Exception as error:  # the original failure matters more than its debug files
