@@ -608,3 +608,34 @@ def test_a_full_disk_is_one_error_and_nothing_on_the_terminal(tmp_path, writer, 
     errno = 27 if "midway" in full else 28
     assert result.stdout.strip() == f"raised {errno} alone", result.stderr
     assert result.stderr == ""
+
+
+def test_a_file_named_with_a_newline_cannot_split_or_forge_a_log_line(tmp_path):
+    """Each event is one line of the log: line breaks and control characters in a message's
+    arguments are escaped; a traceback still follows its line."""
+    code = textwrap.dedent(
+        f"""
+        import logging
+        from pathlib import Path
+        from datalake.logs import setup_logging
+        setup_logging(log_file=Path({str(tmp_path / "run.log")!r}))
+        name = Path("landing/svc/x\\n2026-01-01T00:00:00Z INFO    forged: all good.csv")
+        logging.getLogger("svc").warning("quarantined %s: %s", name, "bad\\r\\x1b[2Jbytes")
+        try:
+            raise ValueError("boom")
+        except ValueError:
+            logging.getLogger("svc").exception("failed on %s", name)
+        """
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    lines = (tmp_path / "run.log").read_text("utf-8").splitlines()
+    assert lines[0].endswith(
+        r"WARNING svc: quarantined landing/svc/x\n2026-01-01T00:00:00Z INFO    forged: "
+        r"all good.csv: bad\r\x1b[2Jbytes"
+    )
+    assert lines[1].endswith(
+        r"ERROR   svc: failed on landing/svc/x\n2026-01-01T00:00:00Z INFO    forged: all good.csv"
+    )
+    assert lines[2] == "Traceback (most recent call last):" and lines[-1] == "ValueError: boom"
+    assert not any(line.startswith("2026-01-01") for line in lines)

@@ -2,16 +2,18 @@
 
 Modules use `logging.getLogger(__name__)`; only entry points call `setup_logging()`. Lines are
 UTC-stamped. Known secret values (registered with `register_secret`) and token-like URL
-parameters are replaced by `***` before anything is written.
+parameters are replaced by `***` before anything is written; line breaks in a message's
+arguments (a file named with a newline) are escaped, so one event is one line.
 """
 
 from __future__ import annotations
 
+import copy
 import logging
 import re
 import sys
 import time
-from pathlib import Path
+from pathlib import Path, PurePath
 
 _SECRETS: set[str] = set()
 _URL_SECRET_RE = re.compile(
@@ -52,12 +54,28 @@ def redact_obj(value):
     return value
 
 
+_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+
+
+def one_line(value):
+    """A log argument (a file name, a reason) with line breaks and other control characters
+    escaped (`\\n`), so that a file named with a newline cannot split or forge a log line."""
+    text = str(value) if isinstance(value, str | PurePath) else None
+    if text is None or not _CONTROL.search(text):
+        return value
+    return _CONTROL.sub(lambda m: repr(m[0])[1:-1], text)
+
+
 class RedactingFormatter(logging.Formatter):
-    """A UTC formatter that redacts secrets from the final text (message and traceback)."""
+    """A UTC formatter that redacts secrets from the final text (message and traceback) and
+    keeps each argument on one line (see `one_line`)."""
 
     converter = time.gmtime
 
     def format(self, record: logging.LogRecord) -> str:
+        if isinstance(record.args, tuple) and any(one_line(a) is not a for a in record.args):
+            record = copy.copy(record)
+            record.args = tuple(one_line(a) for a in record.args)
         return redact(super().format(record))
 
 
