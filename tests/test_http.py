@@ -157,3 +157,22 @@ def test_throttle_hook_waits_retries_and_paces(server):
     with pytest.raises(AuthRequired):
         client.get(f"{server.url}/c")
     assert len(server.seen) == 4  # the hook's exception is not retried
+
+
+def test_timeouts_and_attempts_come_from_the_settings(monkeypatch):
+    """A platform that accepts the connection and never answers: each attempt ends after
+    HTTP_READ_TIMEOUT_SECONDS, HTTP_MAX_ATTEMPTS attempts in all; a wrong value names itself."""
+    from datalake.settings import SettingsError
+
+    monkeypatch.setenv("HTTP_READ_TIMEOUT_SECONDS", "0.3")
+    monkeypatch.setenv("HTTP_MAX_ATTEMPTS", "3")
+    with socket.socket() as silent:  # the kernel completes the handshake; nobody ever answers
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        waits: list[float] = []
+        with pytest.raises(HttpError) as caught:
+            HttpClient(sleep=waits.append).get(f"http://127.0.0.1:{silent.getsockname()[1]}/x")
+    assert len(waits) == 2 and "Timeout" in str(caught.value)
+    monkeypatch.setenv("HTTP_MAX_ATTEMPTS", "none")
+    with pytest.raises(SettingsError, match="HTTP_MAX_ATTEMPTS must be an integer"):
+        HttpClient()

@@ -1,8 +1,11 @@
 """A small HTTP client for platform APIs: timeouts, retries, throttling rules, redaction.
 
-`HttpClient` wraps one `requests.Session`. Every request gets a timeout. Transient failures
-(connection errors, timeouts, HTTP 429 and 5xx) are retried with exponential backoff and jitter
-(tenacity), waiting exactly what a `Retry-After` header asks when there is one. Anything else
+`HttpClient` wraps one `requests.Session`. Every request gets a timeout
+(`HTTP_CONNECT_TIMEOUT_SECONDS`, 10, to connect; `HTTP_READ_TIMEOUT_SECONDS`, 120, between bytes
+of the answer). Transient failures (connection errors, timeouts, HTTP 429 and 5xx) are retried
+with exponential backoff and jitter (tenacity), `HTTP_MAX_ATTEMPTS` (5) attempts in all unless
+the platform's client sets its own, waiting exactly what a `Retry-After` header asks when there
+is one. Anything else
 at or above 400 raises `HttpError` at once.
 
 Platform rules plug in as a `throttle` hook: a callable that sees every response and returns
@@ -34,6 +37,7 @@ from tenacity import (
 
 from datalake.extract.common import ExtractError
 from datalake.logs import redact, register_secret
+from datalake.settings import float_setting, int_setting
 
 log = logging.getLogger(__name__)
 # the connection failed, timed out, or the body was cut short (Content-Length not reached, a
@@ -109,8 +113,8 @@ class HttpClient:
         *,
         headers: Mapping[str, str] | None = None,
         secrets: Iterable[str | None] = (),
-        timeout: float | tuple[float, float] = (10.0, 120.0),
-        max_attempts: int = 5,
+        timeout: float | tuple[float, float] | None = None,
+        max_attempts: int | None = None,
         backoff: float = 1.0,
         max_wait: float = 900.0,
         throttle: Throttle | None = None,
@@ -121,7 +125,12 @@ class HttpClient:
             register_secret(value)
         self.session = session or requests.Session()
         self.session.headers.update(headers or {})
-        self.timeout, self.max_attempts, self.max_wait = timeout, max_attempts, max_wait
+        self.timeout = timeout or (
+            float_setting("HTTP_CONNECT_TIMEOUT_SECONDS", 10.0, minimum=0.1),
+            float_setting("HTTP_READ_TIMEOUT_SECONDS", 120.0, minimum=0.1),
+        )
+        self.max_attempts = max_attempts or int_setting("HTTP_MAX_ATTEMPTS", 5, minimum=1)
+        self.max_wait = max_wait
         self.throttle, self.sleep = throttle, sleep
         self._backoff = wait_exponential(multiplier=backoff, max=max_wait) + wait_random(0, backoff)
         self._pause = 0.0
