@@ -25,7 +25,7 @@ TITLES = [
     "Monthly earnings by source",
     "Daily ad spend",
     "Audience and followers",
-    "Run history (last 30 runs)",
+    "Run history (last 30 runs that ran a script)",
 ]
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 IMG = re.compile(r'^<img alt="([^"]+)" src="data:image/png;base64,([A-Za-z0-9+/=]+)">$')
@@ -128,7 +128,7 @@ def test_a_bad_value_or_a_short_row_removes_only_that_chart(demo, demo_runs, tmp
     assert found == [
         "Monthly earnings by source",
         "Audience and followers",
-        "Run history (last 30 runs)",
+        "Run history (last 30 runs that ran a script)",
     ]
 
 
@@ -218,7 +218,14 @@ def fake_runs(count: int) -> list[dict]:
     return runs
 
 
-def test_run_history_shows_only_the_last_30_runs():
+def test_run_history_shows_only_the_last_30_runs_that_ran_a_script():
+    runs = fake_runs(35)
+    for n in (33, 34):  # nights with nothing new: no script ran
+        runs[n]["scripts"] = [
+            dict(s, status="up to date", duration_s=0.0, log="") for s in runs[n]["scripts"]
+        ]
+    points = run_history_points(runs)
+    assert [p["run_id"] for p in points] == [f"run{n:02d}" for n in range(3, 33)]
     points = run_history_points(fake_runs(35))
     assert [p["run_id"] for p in points] == [f"run{n:02d}" for n in range(5, 35)]
     first = points[0]

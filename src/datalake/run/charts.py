@@ -391,15 +391,16 @@ def _started(value) -> datetime | None:
 
 
 def run_history_points(runs: list[dict]) -> list[dict]:
-    """The points the run history chart draws, oldest first, at most the last 30 runs:
-    `{"run_id", "started_at" (UTC datetime), "durations": {stage: seconds}, "rows_out"}`.
-    Records that are no dict or have no readable `started_at` are left out."""
+    """The points the run history chart draws, oldest first, at most the last 30 runs that ran
+    a script: `{"run_id", "started_at" (UTC datetime), "durations": {stage: seconds},
+    "rows_out"}`. Records that are no dict, have no readable `started_at` or ran no script (a
+    night with nothing new) are left out, so a run with nothing new leaves the chart as it was."""
     points = []
     for record in runs or []:
         if not isinstance(record, dict):
             continue
         started = _started(record.get("started_at"))
-        if started is None:
+        if started is None or not any(map(_ran, record.get("scripts") or [])):
             continue
         durations = dict.fromkeys(STAGES, 0.0)
         rows_out = 0
@@ -421,6 +422,14 @@ def run_history_points(runs: list[dict]) -> list[dict]:
             }
         )
     return points[-HISTORY_RUNS:]
+
+
+def _ran(script) -> bool:
+    """A script record of a script that ran (it has a log, or took time)."""
+    if not isinstance(script, dict):
+        return False
+    duration = script.get("duration_s")
+    return bool(script.get("log")) or (isinstance(duration, int | float) and duration > 0)
 
 
 def run_history_chart(runs: list[dict]) -> str:
@@ -475,7 +484,7 @@ def run_history_chart(runs: list[dict]) -> str:
 # --- all of them ------------------------------------------------------------------------------
 
 
-HISTORY_TITLE = f"Run history (last {HISTORY_RUNS} runs)"
+HISTORY_TITLE = f"Run history (last {HISTORY_RUNS} runs that ran a script)"
 
 
 def report_charts(
