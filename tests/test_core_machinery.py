@@ -433,32 +433,35 @@ def test_secrets_with_quotes_and_accents_are_redacted_from_reports(lake_root):
         assert form not in text
 
 
+def _earnings_line(source: str, artist: str | None, line_id: str) -> pa.Table:
+    """One line of the curated `earnings` table, lineage included."""
+    lineage = {c: ["r"] for c in ("_run_id", "_source_file", "_source_sha256")}
+    lineage["_extracted_at"] = ["2026-11-30T06:00:00Z"]  # lineage times are UTC ISO text
+    return pa.table(
+        {
+            "source": [source],
+            "reporting_date": ["2026-01-02"],
+            "sale_month": ["2025-12"],
+            "store": ["S"],
+            "artist": pa.array([artist], pa.string()),
+            "title": ["T"],
+            "isrc": [""],
+            "upc": ["0012"],
+            "country": ["NA"],
+            "quantity": ["1"],
+            "earnings_usd": ["-0.10"],
+            "line_id": [line_id],
+            **lineage,
+        }
+    )
+
+
 def test_rewriting_one_partition_keeps_the_other_sources_bytes(lake_root):
     from datalake.stages.staging2curated import table_schema
 
     lake = Lake(lake_root)
     schema = table_schema(REPO / "src" / "distrokid", "earnings")
-    lineage = {c: ["r"] for c in ("_run_id", "_source_file", "_source_sha256")}
-    lineage["_extracted_at"] = ["2026-11-30T06:00:00Z"]  # lineage times are UTC ISO text
-
-    def line(source, artist, line_id):
-        return pa.table(
-            {
-                "source": [source],
-                "reporting_date": ["2026-01-02"],
-                "sale_month": ["2025-12"],
-                "store": ["S"],
-                "artist": pa.array([artist], pa.string()),
-                "title": ["T"],
-                "isrc": [""],
-                "upc": ["0012"],
-                "country": ["NA"],
-                "quantity": ["1"],
-                "earnings_usd": ["-0.10"],
-                "line_id": [line_id],
-                **lineage,
-            }
-        )
+    line = _earnings_line
 
     publish(lake, schema, [line("toolost", None, "t1")], "r", partition="toolost")
     first = (lake.curated / "earnings.csv").read_bytes()
@@ -639,3 +642,30 @@ def test_a_file_named_with_a_newline_cannot_split_or_forge_a_log_line(tmp_path):
     )
     assert lines[2] == "Traceback (most recent call last):" and lines[-1] == "ValueError: boom"
     assert not any(line.startswith("2026-01-01") for line in lines)
+
+
+def test_a_parquet_left_newer_than_its_csv_by_a_kill_is_replaced_when_the_table_holds(lake_root):
+    """A kill between a commit's Parquet and CSV renames leaves the new Parquet next to the old
+    CSV; when the next build gives the old CSV's content again (nothing to publish), the Parquet
+    is rebuilt from it, byte for byte what a clean publish writes, and no version is archived."""
+    import pyarrow.parquet as pq
+
+    from datalake.stages.staging2curated import table_schema
+
+    lake = Lake(lake_root)
+    schema = table_schema(REPO / "src" / "distrokid", "earnings")
+    old, new = _earnings_line("distrokid", "A", "d1"), _earnings_line("distrokid", "B", "d2")
+    publish(lake, schema, [new], "r1")
+    newer_parquet = (lake.curated / "earnings.parquet").read_bytes()
+    (lake.curated / "earnings.parquet").unlink()
+    (lake.curated / "earnings.csv").unlink()
+    publish(lake, schema, [old], "r2")
+    clean = {p.name: p.read_bytes() for p in lake.curated.glob("earnings.*")}
+    (lake.curated / "earnings.parquet").write_bytes(newer_parquet)  # killed after one rename
+    versions = list_versions(lake, "earnings")
+    result = publish(lake, schema, [old], "r3")
+    assert not result.changed
+    assert {p.name: p.read_bytes() for p in lake.curated.glob("earnings.*")} == clean
+    assert pq.read_table(lake.curated / "earnings.parquet").column("artist").to_pylist() == ["A"]
+    assert list_versions(lake, "earnings") == versions
+    assert not list(lake.curated.glob(".*tmp*"))

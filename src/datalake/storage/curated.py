@@ -69,6 +69,22 @@ def repair_manifest(
     return True
 
 
+def repair_parquet(lake: Lake, name: str, parquet_temp: Path) -> bool:
+    """Put `parquet_temp`, built with the CSV in place, in place of a Parquet file that differs
+    from it: a process killed between a commit's Parquet and CSV renames leaves the new Parquet
+    next to the old CSV, which a later build of the old content would otherwise keep (the same
+    batches give the same bytes, so an equal table is not rewritten). True if replaced."""
+    from datalake.tables.io import same_content
+
+    parquet_path = lake.curated / f"{name}.parquet"
+    if not parquet_temp.exists() or same_content(parquet_temp, parquet_path):
+        return False
+    fsync_file(parquet_temp)
+    replace_atomically(parquet_temp, parquet_path)
+    log.warning("%s: its Parquet file did not hold the CSV's rows; replaced", name)
+    return True
+
+
 def _manifest_document(
     name: str, stat: FileStat, rows, published_at: datetime, run_id: str, note: str, sources
 ) -> str:

@@ -21,6 +21,7 @@ from datalake.storage.curated import (
     current_meta,
     describes_current,
     repair_manifest,
+    repair_parquet,
     table_lock,
     temp_pair,
 )
@@ -190,6 +191,7 @@ def publish(
             sources = sorted(s for s, n in counts.items() if n)
             if same_content(csv_temp, lake.curated / f"{name}.csv"):
                 log.info("%s unchanged (%d rows)", name, result.rows)
+                repair_parquet(lake, name, parquet_temp)
                 repair_manifest(
                     lake, name, run_id, result.rows, sources if partition is not None else None
                 )
