@@ -121,7 +121,25 @@ def pytest_configure(config):
 @pytest.hookimpl(tryfirst=True)  # first: before pytest's own temp-directory cleanup
 def pytest_sessionfinish(session, exitstatus):
     """Every lake root under the base temp directory holds no secret the fakes know: a summary
-    line, and the session fails listing each file and secret (by name) if one is found."""
+    line, and the session fails listing each file and secret (by name) if one is found. Then
+    the reliability tally's line."""
     from tests import secrets_scan
 
     secrets_scan.finish(session)
+    _print_tally(session)
+
+
+# ---- reliability tally (tests/tally.py) ----------------------------------------------------
+
+
+def _print_tally(session) -> None:
+    """The reliability tally (tests/tally.py): what the tests that ran checked, one line; none
+    when nothing was counted."""
+    import tally  # as the tests import it: one count
+
+    line = tally.summary()
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    if line and reporter is not None:
+        reporter.write_line(line, bold=True)
+    elif line:
+        sys.stderr.write(line + "\n")

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
+import tally
 from badinput import SAMPLES, SERVICES, drop_bad_files
 from conftest import REPO, make_ctx, run, run_runner, snapshot
 
@@ -109,6 +110,7 @@ def test_bad_files_of_every_kind_are_quarantined_and_curated_is_untouched(tmp_pa
             entry = _status_of(tmp_path, service, f"landing/{service}/dropped/{name}")
             assert entry["status"] == "quarantined"
     assert _curated(tmp_path) == clean_curated
+    tally.count("bad input", sum(map(len, dropped.values())))
 
 
 def _csv_header(sample) -> bool:
@@ -139,6 +141,7 @@ def test_a_detector_that_fails_on_a_file_does_not_match_it(lake_root, reason_par
     assert quarantined["reason"].startswith("unknown layout: not a known things file")
     assert reason_part in quarantined["reason"]
     assert len(quarantined["reason"]) <= MAX_REASON
+    tally.count("bad input")
 
 
 def _failing(error: Exception):

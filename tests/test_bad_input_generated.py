@@ -26,6 +26,7 @@ from pathlib import Path
 from unittest import mock
 
 import pytest
+import tally
 from badinput import (
     ACCEPTED,
     EITHER,
@@ -188,6 +189,7 @@ def test_generated_bad_inputs_are_quarantined_with_a_reason_a_person_can_act_on(
             assert registry.entry(registry.seen[rel]["sha256"])["status"] == PROCESSED, rel
     files = len(dropped) + sum(1 for p in (SAMPLES / service).rglob("*") if p.is_file())
     assert (root / "raw" / service / "_hashes.json").stat().st_size < 2000 * files  # no values
+    tally.count("bad input", len(dropped))
 
 
 # --- in-process: what the rules accept is read into the right rows ----------------------------
@@ -244,8 +246,10 @@ def test_generated_valid_variants_are_read_into_the_right_rows(tmp_path, service
     columns missing, hostile names: read like the sample; EITHER cases: refused with a good
     reason, or read into exactly the rows the case says."""
     cases = cases_of(service, ACCEPTED, EITHER) + hostile_named_samples(service)
-    problems = _check_valid_variants(tmp_path, service, sampled(cases, PER_FAMILY_IN_PROCESS))
+    cases = sampled(cases, PER_FAMILY_IN_PROCESS)
+    problems = _check_valid_variants(tmp_path, service, cases)
     assert not problems, "\n".join(problems)
+    tally.count("bad input", len(cases))
 
 
 # --- known bugs: strict xfail, so that the fix is noticed -------------------------------------
@@ -271,13 +275,15 @@ def _refused_in_process(root: Path, service: str, cases: list[Case]) -> list[str
     ],
 )
 def test_known_bug_cases_are_quarantined_with_a_reason_a_person_can_act_on(tmp_path, bug):
-    problems = []
+    problems, tried = [], 0
     for service in KNOWN_BUGS[bug].services:
         showing = [c for c in generated(service, BUDGET) if bug_of(service, c) == bug]
         assert showing, f"{service}: no generated case shows {bug}"
         showing = pick(showing, PER_FAMILY_IN_PROCESS)
         problems += _refused_in_process(tmp_path / service, service, showing)
+        tried += len(showing)
     assert not problems, "\n".join(problems)
+    tally.count("bad input", tried)
 
 
 LONG_NAME = "statement " + "x" * 215 + ".html"  # 230 bytes: a legal name (255 at most)
@@ -300,6 +306,7 @@ def test_a_bad_file_with_a_long_name_is_quarantined_and_the_next_file_read(tmp_p
     except OSError as error:
         pytest.fail(f"landing2raw raised {error!r}")
     assert not problems, "\n".join(problems)
+    tally.count("bad input", 2)
 
 
 def _xlsx_bomb(rows: int) -> bytes:
@@ -334,3 +341,4 @@ def test_an_xlsx_zip_bomb_is_refused_as_a_bomb(tmp_path):
         tmp_path, "distrokid", Registry.for_service(tmp_path / "raw" / "distrokid"), case.name
     )[1]
     assert "bomb" in reason, reason
+    tally.count("bad input")

@@ -30,6 +30,7 @@ from pathlib import Path
 from unittest import mock
 
 import pytest
+import tally
 from badinput import (
     SAMPLES,
     SERVICES,
@@ -359,6 +360,7 @@ def test_mutated_samples_become_valid_raw_files_or_are_quarantined(tmp_path, ser
     @given(data=st.one_of(byte_mutations(sample.read_bytes()), structured(sample)))
     def check(data: bytes) -> None:
         ingest(sample.name, data)
+        tally.count("bad input")  # raw that meets its schema, or a one-line reason: checked
 
     check()
 
@@ -375,6 +377,7 @@ def test_arbitrary_bytes_and_text_are_quarantined_or_valid(tmp_path, service):
     @given(data=st.one_of(st.binary(), text, bom, json_text))
     def check(data: bytes) -> None:
         ingest(name, data)
+        tally.count("bad input")
 
     check()
 

@@ -27,6 +27,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+import tally
 from conftest import run, run_runner, snapshot
 from reliability_helpers import (
     CLEANER_STAGES,
@@ -163,6 +164,7 @@ def test_runs_killed_in_every_stage_end_like_a_clean_run(clean, tmp_path):
             again = run_runner(lake, *FLAGS, "--no-progress")
             assert again.returncode == 0, again.stderr[-3000:]
             assert _tables(lake) == before, context
+        tally.count("kill", sum(1 for k in kills if k[0] == lake.name))  # this lake's, recovered
         shutil.rmtree(lake)
 
     durations = {p: round(clean.timeline.duration(p), 2) for p in clean.timeline.first}
@@ -265,6 +267,7 @@ def test_a_run_killed_inside_an_extractor_then_lands_every_file_once(tmp_path, m
     recorded = sorted(r["landing_path"] for r in registry["files"].values())
     assert recorded == landing, "every landing file is registered exactly once"
     assert {r["status"] for r in registry["files"].values()} == {"processed"}
+    tally.count("kill", len(killed))
     print(f"\nlanding files written by the killed extractions: {killed}")
 
 
@@ -309,6 +312,7 @@ def test_a_script_killed_at_each_of_its_commits_then_a_run_ends_like_a_clean_run
         final = run_runner(lake, *DK_ONLY, "--no-progress")
         assert final.returncode == 0, f"{context}\n{final.stderr[-3000:]}"
         assert like_clean(lake, clean) == [], context
+        tally.count("kill")
         shutil.rmtree(lake)
     print(f"\n{len(points)} commit points killed")
 
@@ -346,3 +350,4 @@ def test_a_kill_right_after_a_curated_commit_leaves_a_true_manifest(tmp_path):
     restored = run(["-m", "datalake", "restore", "dk_bank_details", "--at", at], lake)
     assert restored.returncode == 0, restored.stderr[-2000:]
     assert (lake / "curated" / "dk_bank_details.csv").read_bytes() == old
+    tally.count("kill")

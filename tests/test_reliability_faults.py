@@ -11,11 +11,16 @@ the fault ends.
 
 `bash scripts/test.sh --soak` (DATALAKE_SOAK=1) makes the bursts longer, repeats the
 fail-then-recover nights and fills the disk in every zone (`soak.scaled`).
+
+The reliability tally (`tests/tally.py`) counts, once a test's checks passed, the faults the code
+actually met: each faulty answer the fake served (its `faults.count()`: every 5xx or 429, slow,
+cut-short or held answer), each ENOSPC the hook raised (its log), one for the kernel's ENOSPC on
+the tmpfs. The tests of the fault machinery itself, and the SQL views on a nearly full disk
+(which may never meet the fault), count nothing.
 """
 
 from __future__ import annotations
 
-import inspect
 import json
 import os
 import re
@@ -32,6 +37,7 @@ from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
 import pytest
+import tally
 from conftest import REPO, clean_env, files_holding, run, run_runner, snapshot
 from fault_helpers import (
     chromium_processes,
@@ -48,7 +54,7 @@ from fault_helpers import (
 from soak import SOAK, scaled
 
 from datalake.extract.api import platform_today
-from datalake.extract.http import HttpClient
+from datalake.extract.http import MAX_ATTEMPTS
 from datalake.paths import Lake
 from datalake.sql import ensure_views
 from distrokid.samples import write_sample_landing
@@ -59,7 +65,7 @@ from tests.fakes.graph_api import FakeGraphAPI
 from tests.fakes.mailchimp_api import FakeMailchimpAPI
 from tests.fakes.spotify_artists_site import FakeSpotifyArtists, audience_csv, songs_json
 
-HTTP_ATTEMPTS = inspect.signature(HttpClient).parameters["max_attempts"].default  # 5
+HTTP_ATTEMPTS = MAX_ATTEMPTS  # the scripts' (HTTP_MAX_ATTEMPTS is never inherited by tests)
 TIMEOUT = 0.5  # per attempt, through the hook, for the answers slower than the timeout
 SLOW = scaled(5, 30) / 10  # seconds an answer within the timeout (120 s) is late
 
@@ -280,6 +286,7 @@ def test_bursts_and_slow_answers_within_the_budget_are_ridden_out(platform, tmp_
     _complete(platform, tmp_path)
     assert landing_documents(tmp_path, spec.service) == platform.landing
     assert curated_business(tmp_path) == platform.curated
+    tally.count("fault", faults.count())
 
 
 def test_a_burst_longer_than_the_budget_fails_then_the_next_night_recovers(platform, tmp_path):
@@ -306,6 +313,7 @@ def test_a_burst_longer_than_the_budget_fails_then_the_next_night_recovers(platf
         assert result.returncode == 0, result.stderr
         _complete(platform, tmp_path, compare=night == 0)  # later nights read incrementally
         assert curated_business(tmp_path) == platform.curated
+    tally.count("fault", faults.count())  # every night's 503s (clear() keeps the count)
 
 
 def test_answers_slower_than_the_timeout_fail_with_a_timeout(platform, tmp_path):
@@ -322,6 +330,7 @@ def test_answers_slower_than_the_timeout_fail_with_a_timeout(platform, tmp_path)
     assert tracebacks(result.stderr) <= 1
     assert took < spec.budget * (TIMEOUT + 0.5) + 20  # no more than the attempts' timeouts
     assert _landed(tmp_path / "lake", spec.service) == []
+    tally.count("fault", faults.count())
 
 
 def test_a_body_cut_short_once_is_retried(platform, tmp_path):
@@ -334,6 +343,7 @@ def test_a_body_cut_short_once_is_retried(platform, tmp_path):
     assert result.returncode == 0, result.stderr
     _complete(platform, tmp_path)
     assert landing_documents(tmp_path, spec.service) == platform.landing
+    tally.count("fault", faults.count())
 
 
 def test_a_body_cut_short_every_time_fails_cleanly(platform, tmp_path):
@@ -349,6 +359,7 @@ def test_a_body_cut_short_every_time_fails_cleanly(platform, tmp_path):
     assert tracebacks(result.stderr) <= 1
     _complete(platform, tmp_path)
     assert _landed(tmp_path, spec.service)  # the files before the fault are kept, whole
+    tally.count("fault", faults.count())
 
 
 # =============================================================================================
@@ -504,6 +515,7 @@ def test_a_distrokid_page_that_never_finishes_loading(dk, tmp_path):
     assert files["distrokid/bank_details/DistroKid_1730000000000.tsv"] == dk.bank_bytes
     assert len(files) == 3 and temp_files(tmp_path) == []
     _no_chromium_left(tmp_path)
+    tally.count("fault")  # the one held page (counted above, before the reset)
 
 
 def _spotify_env(tmp_path: Path, sp) -> dict[str, str]:
@@ -554,6 +566,7 @@ def test_a_spotify_page_that_never_finishes_loading(sp, tmp_path):
     assert _spotify_whole(tmp_path, sp) == {"artists": 2, "audience": 4, "songs": 2 * 5 + 5 + 1}
     assert temp_files(tmp_path) == []
     _no_chromium_left(tmp_path)
+    tally.count("fault")  # the one held page (counted above, before the reset)
 
 
 @pytest.fixture(scope="module")
@@ -598,6 +611,7 @@ def test_a_distrokid_download_that_never_finishes(stalled, distrokid):
     assert "distrokid/bank_details" not in "".join(_dk_files(root))
     assert temp_files(root) == []
     _no_chromium_left(root)
+    tally.count("fault", stalled.dk.hangs)
 
 
 def test_a_spotify_answer_that_never_finishes(stalled, spotify):
@@ -611,6 +625,7 @@ def test_a_spotify_answer_that_never_finishes(stalled, spotify):
     assert _spotify_whole(root, spotify)["songs"] == 5
     assert temp_files(root) == []
     _no_chromium_left(root)
+    tally.count("fault", stalled.sp.hangs)
 
 
 # =============================================================================================
@@ -700,6 +715,7 @@ def test_disk_full_at_the_storage_seam(dk_lakes, tmp_path, zone):
     assert injected and all(path.startswith(f"{zone}/") for path in injected)
     assert _curated_now(lake) == before
     _recovers(lake, dk_lakes)
+    tally.count("fault", len(injected))
 
 
 def test_disk_full_on_a_size_limited_filesystem(dk_lakes, tmp_path):
@@ -717,6 +733,7 @@ def test_disk_full_on_a_size_limited_filesystem(dk_lakes, tmp_path):
         assert _curated_now(lake) == before
         resize(64 << 20)  # space freed
         _recovers(lake, dk_lakes)
+    tally.count("fault")  # the kernel's ENOSPC (how many commits met it is not known)
 
 
 def test_the_sql_views_built_on_a_nearly_full_disk(dk_lakes, tmp_path):
@@ -750,7 +767,8 @@ def test_disk_full_everywhere(dk_lakes, tmp_path):
     log = tmp_path / "enospc.log"
     hook = fault_hook(tmp_path / "hook", enospc_zones="*", enospc_after=3, enospc_log=log)
     result = run_runner(lake, *ONLY_DK, **hook)
-    assert injected_enospc(log)
+    injected = injected_enospc(log)
+    assert injected
     assert result.returncode == 1, result.stderr
     assert tracebacks(result.stderr) == 0, result.stderr[-3000:]
     assert "No space left on device" in result.stderr
@@ -758,6 +776,7 @@ def test_disk_full_everywhere(dk_lakes, tmp_path):
         assert tracebacks(script_log.read_text("utf-8")) <= 1, script_log.name
     assert temp_files(lake) == [] and _curated_now(lake) == before
     _recovers(lake, dk_lakes)
+    tally.count("fault", len(injected))
 
 
 def test_disk_full_between_a_table_and_its_manifest(dk_lakes, tmp_path):
@@ -781,6 +800,7 @@ def test_disk_full_between_a_table_and_its_manifest(dk_lakes, tmp_path):
     _manifests_describe_their_tables(lake)  # other tables may be published, each one whole
     _recovers(lake, dk_lakes)
     _manifests_describe_their_tables(lake)
+    tally.count("fault")  # the one ENOSPC, on the manifest's commit
 
 
 def _manifests_describe_their_tables(lake: Path) -> None:

@@ -32,6 +32,7 @@ SETTING_PREFIXES = (
     "MINIO_",
     "BUSINESS_",
     "DATALAKE_",
+    "HTTP_",
 )
 
 

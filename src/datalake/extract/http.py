@@ -49,6 +49,7 @@ TRANSPORT_ERRORS = (
     requests.exceptions.ContentDecodingError,
 )
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+MAX_ATTEMPTS = 5  # per request, unless HTTP_MAX_ATTEMPTS or the platform's client says otherwise
 Throttle = Callable[[requests.Response], float | None]
 
 
@@ -129,7 +130,9 @@ class HttpClient:
             float_setting("HTTP_CONNECT_TIMEOUT_SECONDS", 10.0, minimum=0.1),
             float_setting("HTTP_READ_TIMEOUT_SECONDS", 120.0, minimum=0.1),
         )
-        self.max_attempts = max_attempts or int_setting("HTTP_MAX_ATTEMPTS", 5, minimum=1)
+        self.max_attempts = max_attempts or int_setting(
+            "HTTP_MAX_ATTEMPTS", MAX_ATTEMPTS, minimum=1
+        )
         self.max_wait = max_wait
         self.throttle, self.sleep = throttle, sleep
         self._backoff = wait_exponential(multiplier=backoff, max=max_wait) + wait_random(0, backoff)
