@@ -153,7 +153,13 @@ def sweep_stale_temps(folder: Path, max_age_seconds: float = 86400.0) -> list[Pa
     if not folder.exists():
         return removed
     now = time.time()
-    for temp in folder.rglob(f".*{TEMP_SUFFIX}"):
+    temps = (  # os.walk and plain names: a zone holds years of nightly files
+        Path(dirpath) / name
+        for dirpath, _, names in os.walk(folder)
+        for name in names
+        if name.startswith(".") and name.endswith(TEMP_SUFFIX)
+    )
+    for temp in temps:
         pid_text = temp.name[: -len(TEMP_SUFFIX)].rsplit(".", 1)[-1]
         if not pid_text.isdigit():
             continue  # not one of ours (`.<name>.<pid>.tmp`): never touch it
