@@ -670,3 +670,38 @@ def test_a_parquet_left_newer_than_its_csv_by_a_kill_is_replaced_when_the_table_
     assert pq.read_table(lake.curated / "earnings.parquet").column("artist").to_pylist() == ["A"]
     assert list_versions(lake, "earnings") == versions
     assert not list(lake.curated.glob(".*tmp*"))
+
+
+@pytest.mark.parametrize(
+    ("text", "as_document", "in_page"),
+    [
+        (
+            '{"a": "abc',
+            "the document ends inside a string (opened at line 1, column 7)",
+            "the page ends inside a string (opened at line 1, column 31)",
+        ),
+        (
+            '{"a": 1,',
+            "the document ends early (line 1, column 9)",
+            "the page ends early (line 1, column 33)",
+        ),
+        (
+            '{"a" 1}',
+            "Expecting ':' delimiter (line 1, column 6)",
+            "Expecting ':' delimiter (line 1, column 30)",
+        ),
+    ],
+)
+def test_json_that_does_not_parse_is_refused_saying_where(text, as_document, in_page):
+    """As a document, and embedded in a page after 24 characters of script."""
+    from datalake.problems import Rejected
+    from datalake.tables.records import load_embedded_json, load_json
+
+    with pytest.raises(Rejected) as refused:
+        load_json(text)
+    assert str(refused.value) == f"not valid JSON (cut short or damaged?): {as_document}"
+    script = f"<script>var chartData = {text}"
+    with pytest.raises(Rejected) as refused:
+        load_embedded_json(script, script.index("{"), "the page's chartData")
+    what = "the page's chartData is not valid JSON (cut short or damaged?)"
+    assert str(refused.value) == f"{what}: {in_page}"

@@ -91,10 +91,14 @@ def load_embedded_json(text: str, start: int, what: str) -> Any:
 def _not_json(error: json.JSONDecodeError, what: str, text: str):
     from datalake.problems import Rejected
 
-    end = f"{text} ends early" if error.pos >= len(error.doc.rstrip()) - 1 else error.msg
-    return Rejected(
-        f"{what} (cut short or damaged?): {end} (line {error.lineno}, column {error.colno})"
-    )
+    where = f"line {error.lineno}, column {error.colno}"
+    if error.pos >= len(error.doc.rstrip()) - 1:
+        end = f"{text} ends early ({where})"
+    elif error.msg.startswith("Unterminated string"):  # the error points at the opening quote
+        end = f"{text} ends inside a string (opened at {where})"
+    else:
+        end = f"{error.msg} ({where})"
+    return Rejected(f"{what} (cut short or damaged?): {end}")
 
 
 def write_ndjson(path: Path, records: Iterable[dict]) -> int:
