@@ -671,15 +671,18 @@ def manifest_problems(root: Path) -> list[str]:
 # SIGKILL right before or right after the N-th commit, or right after the commit of a file whose
 # name ends with KILL_AFTER_NAME; without N, prints how many commits the script made.
 KILLER = """
-import atexit, os, signal, sys, runpy
+import atexit, os, signal, sys, runpy, threading
 n, when = int(os.environ.get("KILL_AT", "0")), os.environ.get("KILL_WHEN", "after")
 name, count, real = os.environ.get("KILL_AFTER_NAME"), [0], os.replace
+lock = threading.Lock()  # tables are published on several threads: number each commit once
 def replace(src, dst, *args, **kwargs):
-    count[0] += 1
-    if n and count[0] == n and when == "before":
+    with lock:
+        count[0] += 1
+        number = count[0]
+    if n and number == n and when == "before":
         os.kill(os.getpid(), signal.SIGKILL)
     real(src, dst, *args, **kwargs)
-    if (n and count[0] == n and when == "after") or (name and str(dst).endswith(name)):
+    if (n and number == n and when == "after") or (name and str(dst).endswith(name)):
         sys.stderr.write(f"killed after committing {dst}\\n")
         sys.stderr.flush()
         os.kill(os.getpid(), signal.SIGKILL)
